@@ -1,0 +1,143 @@
+//! The command line: global options, one subcommand per job, and the dispatch.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use crimewatch::domain::Month;
+use crimewatch::settings::{ConfigFile, Overrides, Settings, DEFAULT_CONFIG_FILE};
+
+use crate::commands;
+
+/// Seattle Police Department crime data, kept in step with data.seattle.gov: lake, warehouse, dashboard.
+#[derive(Debug, Parser)]
+#[command(name = "crimewatch", version, about)]
+pub struct Cli {
+    /// Data directory (lake, warehouse, run ledger).
+    #[arg(long, global = true, env = "CRIMEWATCH_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Socrata host, e.g. https://data.seattle.gov or http://127.0.0.1:9000.
+    #[arg(long, global = true, env = "CRIMEWATCH_SOCRATA_URL", value_name = "URL")]
+    pub socrata_url: Option<String>,
+    /// Socrata dataset id.
+    #[arg(long, global = true, value_name = "ID")]
+    pub dataset: Option<String>,
+    /// Config file (default: ./crimewatch.toml when it exists).
+    #[arg(long, global = true, env = "CRIMEWATCH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print a machine-readable JSON summary on stdout instead of the table.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log output (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Bring the lake in step with the source for report months in range.
+    Ingest(IngestArgs),
+    /// Load an SPD CSV export (old or new headers) into the lake.
+    Import(ImportArgs),
+    /// Per report month: rows, source fingerprint, fetched-at, partial or complete.
+    Status,
+    /// Build the warehouse from the lake: stage, transform, test, publish.
+    Build,
+    /// `ingest` then `build`.
+    Run(IngestArgs),
+    /// Serve the dashboard and JSON API (and keep the schedule).
+    Serve(ServeArgs),
+    /// Run the pipeline if nothing is published yet, then serve and keep the schedule.
+    Up(ServeArgs),
+    /// The run ledger: recent runs, newest first.
+    Runs(RunsArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct IngestArgs {
+    /// First report month (YYYY-MM); default 2022-01 or `source.default_since`.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub since: Option<Month>,
+    /// Last report month (YYYY-MM); default the current month.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub until: Option<Month>,
+    /// Re-fetch every month in range, even unchanged ones.
+    #[arg(long)]
+    pub full: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ImportArgs {
+    /// The CSV file, as downloaded with the portal's Export button.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Listen address (default 127.0.0.1:8080 or `web.addr`).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: Option<String>,
+    /// Cron expression for scheduled runs (default `0 15 1 * *` or `schedule.cron`).
+    #[arg(long, value_name = "CRON")]
+    pub schedule: Option<String>,
+    /// Time zone of the cron expression (default UTC or `schedule.timezone`).
+    #[arg(long, value_name = "TZ")]
+    pub timezone: Option<String>,
+    /// Serve only: no scheduled runs.
+    #[arg(long)]
+    pub no_schedule: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RunsArgs {
+    /// How many runs to show.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+/// What every command gets: validated settings and how to report.
+pub struct Context {
+    pub settings: Settings,
+    pub json: bool,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    init_logging(cli.verbose);
+    let (path, required) = match &cli.config {
+        Some(p) => (p.clone(), true),
+        None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
+    };
+    let file = ConfigFile::load(&path, required)?;
+    let overrides = Overrides {
+        data_dir: cli.data_dir.clone(),
+        socrata_url: cli.socrata_url.clone(),
+        dataset: cli.dataset.clone(),
+        app_token: std::env::var("SODA_APP_TOKEN").ok(),
+    };
+    let settings = Settings::resolve(file, overrides).context("invalid configuration")?;
+    let ctx = Context { settings, json: cli.json };
+    match &cli.command {
+        Command::Ingest(args) => commands::ingest::execute(&ctx, args),
+        Command::Import(args) => commands::import::execute(&ctx, args),
+        Command::Status => commands::status::execute(&ctx),
+        Command::Build => commands::build::execute(&ctx),
+        Command::Run(args) => commands::run::execute(&ctx, args),
+        Command::Serve(args) => commands::serve::execute(&ctx, args, false),
+        Command::Up(args) => commands::serve::execute(&ctx, args, true),
+        Command::Runs(args) => commands::runs::execute(&ctx, args),
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("crimewatch={default},warn")));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

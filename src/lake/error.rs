@@ -1,0 +1,3 @@
+/// Errors of the lake stage.
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {}

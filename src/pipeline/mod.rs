@@ -1,0 +1,93 @@
+//! One pipeline run: source → lake ([`ingest`], [`import`]) and lake → warehouse ([`build`]).
+//!
+//! This is the only module that knows more than one stage: it hands the source's rows to the lake and points
+//! the warehouse at the lake. Commands and the scheduler call these functions; they hold the run lock.
+
+mod build;
+mod ingest;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::domain::Month;
+
+pub use build::build;
+pub use ingest::{import, ingest};
+
+/// How much to tell the person watching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Progress bars on stderr (months, pages, rows).
+    Terminal,
+    /// Nothing but logs (tests, `--json`, the scheduler).
+    Hidden,
+}
+
+impl Progress {
+    /// Bars only when stderr is a terminal.
+    pub fn detect() -> Progress {
+        use std::io::IsTerminal;
+        if std::io::stderr().is_terminal() {
+            Progress::Terminal
+        } else {
+            Progress::Hidden
+        }
+    }
+}
+
+/// What `ingest` should cover.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// First report month; default `source.default_since`.
+    pub since: Option<Month>,
+    /// Last report month; default the current month (Seattle time).
+    pub until: Option<Month>,
+    /// Re-fetch every month in range.
+    pub full: bool,
+}
+
+/// The end-of-run summary of `ingest` / `import` (printed as a table or, with `--json`, as JSON).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestSummary {
+    pub months_added: Vec<Month>,
+    pub months_changed: Vec<Month>,
+    pub months_deleted: Vec<Month>,
+    pub months_unchanged: usize,
+    pub rows_written: u64,
+    pub rows_quarantined: u64,
+    pub requests: u64,
+    pub bytes: u64,
+    pub seconds: f64,
+    /// Source columns the canonical schema does not know; kept as text in `extra_columns`.
+    pub new_columns: Vec<String>,
+    /// The publisher replaced the whole dataset (every month's `:updated_at` moved).
+    pub dataset_replaced: bool,
+    /// Plain-language notes for the person reading the summary (fallbacks taken, quarantine files written).
+    pub notes: Vec<String>,
+}
+
+/// The end-of-run summary of `build`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BuildSummary {
+    pub models: usize,
+    pub tests_passed: usize,
+    pub tests_warned: usize,
+    pub tests_failed: usize,
+    pub fact_rows: u64,
+    pub seconds: f64,
+    pub published: bool,
+    pub warehouse: PathBuf,
+    pub warnings: Vec<String>,
+}
+
+/// A pipeline run failed; the variant says which stage.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
+    #[error(transparent)]
+    Lake(#[from] crate::lake::LakeError),
+    #[error(transparent)]
+    Warehouse(#[from] crate::warehouse::WarehouseError),
+}

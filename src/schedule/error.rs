@@ -1,0 +1,3 @@
+/// Errors of the schedule stage.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {}

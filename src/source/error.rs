@@ -1,0 +1,3 @@
+/// Errors of the source stage.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {}

@@ -1,0 +1,3 @@
+/// Errors of the warehouse stage.
+#[derive(Debug, thiserror::Error)]
+pub enum WarehouseError {}

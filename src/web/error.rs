@@ -1,0 +1,3 @@
+/// Errors of the web stage.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {}

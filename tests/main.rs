@@ -1,0 +1,1 @@
+//! The one integration-test binary (each extra binary would link the bundled DuckDB again).
