@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::OnceLock;
 
+use super::fasthash::FastHash;
 use super::value::SoqlType;
 use super::Row;
 
@@ -204,6 +205,15 @@ impl Dataset {
         })
     }
 
+    /// Builds the timestamp indexes now, so the first month-range query is as fast as the next ones.
+    pub(crate) fn warm_indexes(&self) {
+        for (i, c) in self.columns.iter().enumerate() {
+            if c.ty.is_timestamp() {
+                self.sorted_index(i);
+            }
+        }
+    }
+
     /// The row as a JSON object (data fields only).
     pub(crate) fn row_object(&self, row: u32) -> Row {
         let mut out = Row::new();
@@ -244,7 +254,7 @@ impl Dataset {
     /// that row's meta (each stored row at most once); other rows get `None`.
     pub(crate) fn match_identities(&self, incoming: &[Row]) -> Vec<Option<RowMeta>> {
         let by_name = self.columns_by_name();
-        let mut pool: HashMap<u64, Vec<u32>> = HashMap::new();
+        let mut pool: HashMap<u64, Vec<u32>, FastHash> = HashMap::default();
         for row in (0..self.len() as u32).rev() {
             pool.entry(self.stored_content_hash(row, &by_name)).or_default().push(row);
         }
@@ -291,7 +301,7 @@ pub(crate) fn rename_fields(mut row: Row, renames: &[(String, String)]) -> Row {
 
 struct BuildColumn {
     name: String,
-    intern: HashMap<Box<str>, u32>,
+    intern: HashMap<Box<str>, u32, FastHash>,
     codes: Vec<u32>,
 }
 
@@ -311,7 +321,11 @@ impl DatasetBuilder {
             let col = match self.by_name.get(k.as_str()) {
                 Some(&c) => c,
                 None => {
-                    self.columns.push(BuildColumn { name: k.clone(), intern: HashMap::new(), codes: vec![NULL; n] });
+                    self.columns.push(BuildColumn {
+                        name: k.clone(),
+                        intern: HashMap::default(),
+                        codes: vec![NULL; n],
+                    });
                     self.by_name.insert(k.clone(), self.columns.len() - 1);
                     self.columns.len() - 1
                 }

@@ -4,6 +4,7 @@
 
 mod dataset;
 pub mod export;
+mod fasthash;
 pub mod generate;
 mod http;
 pub mod samples;

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -42,6 +42,8 @@ impl RequestKind {
 pub struct RequestLog {
     /// Path and query, percent-decoded (`/resource/x.json?$limit=1&$select=:*,*`).
     pub path_and_query: String,
+    /// The request target exactly as received (still percent-encoded), e.g. for replaying the request.
+    pub target: String,
     /// The status sent; 0 when the connection was reset without a response.
     pub status: u16,
     /// Response body bytes sent.
@@ -106,6 +108,9 @@ struct Shared {
     faults: Mutex<VecDeque<Fault>>,
     log: Mutex<Vec<RequestLog>>,
     bytes: AtomicU64,
+    /// Requests being answered right now, and the most at once since the last `reset_log`.
+    in_flight: AtomicUsize,
+    peak_in_flight: AtomicUsize,
     refuse_updated_at: AtomicBool,
     app_token: Mutex<Option<String>>,
     stop: AtomicBool,
@@ -121,6 +126,7 @@ impl Shared {
     }
 
     fn replace(&self, ds: Dataset) {
+        ds.warm_indexes();
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(ds);
     }
 
@@ -167,6 +173,7 @@ impl SodaServer {
     }
 
     fn spawn(dataset_id: &str, mode: Mode, publisher: Publisher, ds: Dataset) -> SodaServer {
+        ds.warm_indexes();
         let listener = TcpListener::bind("127.0.0.1:0").expect("test server: bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("test server: local address");
         let shared = Arc::new(Shared {
@@ -177,6 +184,8 @@ impl SodaServer {
             faults: Mutex::new(VecDeque::new()),
             log: Mutex::new(Vec::new()),
             bytes: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            peak_in_flight: AtomicUsize::new(0),
             refuse_updated_at: AtomicBool::new(false),
             app_token: Mutex::new(None),
             stop: AtomicBool::new(false),
@@ -264,6 +273,12 @@ impl SodaServer {
     pub fn reset_log(&self) {
         lock(&self.shared.log).clear();
         self.shared.bytes.store(0, Ordering::SeqCst);
+        self.shared.peak_in_flight.store(0, Ordering::SeqCst);
+    }
+
+    /// The most requests answered at the same time since start or the last `reset_log` (a client's concurrency).
+    pub fn peak_concurrency(&self) -> usize {
+        self.shared.peak_in_flight.load(Ordering::SeqCst)
     }
 
     /// The data rows currently served (no system fields), in `:id` order.
@@ -319,6 +334,19 @@ enum Action {
 fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
     let Ok(mut conn) = Connection::new(stream) else { return };
     while let Some(req) = conn.next_request(&shared.stop) {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        let keep_going = answer(&mut conn, &shared, &req);
+        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if !keep_going {
+            return;
+        }
+    }
+}
+
+/// Answers one request; false when the connection must end.
+fn answer(conn: &mut Connection, shared: &Shared, req: &Request) -> bool {
+    {
         let close = req.wants_close;
         let (path, query) = req.target.split_once('?').unwrap_or((req.target.as_str(), ""));
         let pairs = query_pairs(query);
@@ -328,13 +356,13 @@ fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
             if query.is_empty() { path.to_string() } else { format!("{path}?{}", super::http::percent_decode(query)) };
         let action = match shared.take_fault(kind) {
             Some(FaultKind::ConnectionReset) => Action::Reset,
-            Some(FaultKind::TruncatedBody) => Action::Truncate(respond(&shared, &req, path, &pairs)),
+            Some(FaultKind::TruncatedBody) => Action::Truncate(respond(shared, req, path, &pairs)),
             Some(FaultKind::Stall { seconds }) => {
                 let until = Instant::now() + Duration::from_secs(seconds);
                 while Instant::now() < until && !shared.stop.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(20));
                 }
-                Action::Respond(respond(&shared, &req, path, &pairs))
+                Action::Respond(respond(shared, req, path, &pairs))
             }
             Some(FaultKind::TooManyRequests { retry_after_seconds }) => {
                 let r = Response::json(
@@ -358,7 +386,7 @@ fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
                 202,
                 &serde_json::json!({"message": "Processing; retry shortly", "status": "processing"}),
             )),
-            None => Action::Respond(respond(&shared, &req, path, &pairs)),
+            None => Action::Respond(respond(shared, req, path, &pairs)),
         };
         let (status, bytes) = match &action {
             Action::Respond(r) => (r.status, r.body.len()),
@@ -366,22 +394,25 @@ fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
             Action::Reset => (0, 0),
         };
         // Logged before the response goes out, so a client that has its answer always finds it in the log.
-        lock(&shared.log).push(RequestLog { path_and_query: decoded, status, bytes: bytes as u64, kind, app_token });
+        lock(&shared.log).push(RequestLog {
+            path_and_query: decoded,
+            target: req.target.clone(),
+            status,
+            bytes: bytes as u64,
+            kind,
+            app_token,
+        });
         shared.bytes.fetch_add(bytes as u64, Ordering::SeqCst);
         match action {
-            Action::Respond(r) => {
-                if r.write_to(&mut conn.stream, close, r.body.len()).is_err() || close {
-                    return;
-                }
-            }
+            Action::Respond(r) => r.write_to(&mut conn.stream, close, r.body.len()).is_ok() && !close,
             Action::Truncate(r) => {
                 let _ = r.write_to(&mut conn.stream, true, bytes);
                 let _ = conn.stream.shutdown(std::net::Shutdown::Both);
-                return;
+                false
             }
             Action::Reset => {
                 let _ = set_linger_zero(&conn.stream);
-                return;
+                false
             }
         }
     }

@@ -56,6 +56,11 @@ impl Decimal {
 
     /// Parses `-12`, `3.50`, `+1e3`, `.5`; `None` for anything else (including NaN and empty).
     pub(crate) fn parse(s: &str) -> Option<Decimal> {
+        // Fast path: plain digits (ids, counts), the common case when summing `offense_id::number`.
+        if !s.is_empty() && s.len() <= 30 && s.bytes().all(|b| b.is_ascii_digit()) {
+            let mantissa = s.bytes().fold(0i128, |m, b| m * 10 + (b - b'0') as i128);
+            return Some(Decimal { mantissa, scale: 0 });
+        }
         let s = s.trim();
         let (neg, body) = match s.as_bytes().first()? {
             b'-' => (true, &s[1..]),

@@ -560,7 +560,7 @@ pub fn neighborhood_names() -> Vec<&'static str> {
 
 /// A floating timestamp as SODA prints it.
 fn ts(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000", t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second())
 }
 
 /// The report month of a generated or served row (`None` when the report field is missing or malformed).

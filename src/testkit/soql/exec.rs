@@ -10,6 +10,7 @@ use super::parse::{ArithOp, CmpOp};
 use super::plan::{plan, AggFn, CExpr, Func, Plan};
 use super::{QueryParams, SoqlError};
 use crate::testkit::dataset::Dataset;
+use crate::testkit::fasthash::FastHash;
 use crate::testkit::value::{normalize_timestamp, Decimal, GroupKey, SoqlType, Value};
 
 /// A query's answer: the body and the `X-SODA2-*` headers.
@@ -22,7 +23,7 @@ pub(crate) struct QueryOutput {
 pub(crate) fn execute(ds: &Dataset, dataset_id: &str, q: &QueryParams) -> Result<QueryOutput, SoqlError> {
     let p = plan(ds, dataset_id, q)?;
     let ev = Eval { ds };
-    let candidates = candidates(ds, p.filter.as_ref());
+    let candidates = candidates(ds, p.filter.as_ref(), !p.aggregate);
     let mut body = Vec::with_capacity(1024);
     body.push(b'[');
     let keys: Vec<Vec<u8>> = p.outputs.iter().map(|o| json_key(&o.name)).collect();
@@ -112,46 +113,54 @@ struct Range {
     high: Option<(String, bool)>,
 }
 
-fn collect_ranges(e: &CExpr, out: &mut HashMap<usize, Range>) {
+/// Collects timestamp-range conjuncts; returns true when every conjunct was such a bound (and no bound was
+/// given twice), i.e. when the range alone decides the `$where`.
+fn collect_ranges(e: &CExpr, out: &mut HashMap<usize, Range>) -> bool {
     let lit_ts = |x: &CExpr| match x {
         CExpr::Lit(Value::Timestamp(t)) => Some(t.to_string()),
         _ => None,
     };
+    fn set(slot: &mut Option<(String, bool)>, v: (String, bool)) -> bool {
+        let fresh = slot.is_none();
+        // Keep a superset when a side is bounded twice: the full `$where` is then evaluated anyway.
+        if fresh {
+            *slot = Some(v);
+        }
+        fresh
+    }
     match e {
         CExpr::And(l, r) => {
-            collect_ranges(l, out);
-            collect_ranges(r, out);
+            let a = collect_ranges(l, out);
+            let b = collect_ranges(r, out);
+            a && b
         }
         CExpr::Cmp(op, l, r) => {
             let (col, lit, op) = match (l.as_ref(), r.as_ref()) {
                 (CExpr::Col(c, t), other) if t.is_timestamp() => (*c, lit_ts(other), *op),
                 (other, CExpr::Col(c, t)) if t.is_timestamp() => (*c, lit_ts(other), flip(*op)),
-                _ => return,
+                _ => return false,
             };
-            let Some(lit) = lit else { return };
+            let Some(lit) = lit else { return false };
             let range = out.entry(col).or_default();
             match op {
-                CmpOp::Ge => range.low = Some((lit, true)),
-                CmpOp::Gt => range.low = Some((lit, false)),
-                CmpOp::Le => range.high = Some((lit, true)),
-                CmpOp::Lt => range.high = Some((lit, false)),
-                CmpOp::Eq => {
-                    range.low = Some((lit.clone(), true));
-                    range.high = Some((lit, true));
-                }
-                CmpOp::Ne => {}
+                CmpOp::Ge => set(&mut range.low, (lit, true)),
+                CmpOp::Gt => set(&mut range.low, (lit, false)),
+                CmpOp::Le => set(&mut range.high, (lit, true)),
+                CmpOp::Lt => set(&mut range.high, (lit, false)),
+                CmpOp::Eq => set(&mut range.low, (lit.clone(), true)) & set(&mut range.high, (lit, true)),
+                CmpOp::Ne => false,
             }
         }
         CExpr::Between(x, lo, hi, false) => {
             if let (CExpr::Col(c, t), Some(lo), Some(hi)) = (x.as_ref(), lit_ts(lo), lit_ts(hi)) {
                 if t.is_timestamp() {
                     let range = out.entry(*c).or_default();
-                    range.low = Some((lo, true));
-                    range.high = Some((hi, true));
+                    return set(&mut range.low, (lo, true)) & set(&mut range.high, (hi, true));
                 }
             }
+            false
         }
-        _ => {}
+        _ => false,
     }
 }
 
@@ -165,16 +174,18 @@ fn flip(op: CmpOp) -> CmpOp {
     }
 }
 
-/// The rows a query can match, ascending (storage order): all rows, or, when the `$where` bounds a timestamp
+/// The rows a query can match, ascending (storage order) when `sorted`: all rows, or, when the `$where` bounds a timestamp
 /// column, only the rows in that range (found through the column's sorted index).
-fn candidates(ds: &Dataset, filter: Option<&CExpr>) -> Candidates {
+fn candidates(ds: &Dataset, filter: Option<&CExpr>, sorted: bool) -> Candidates {
     let mut ranges = HashMap::new();
-    if let Some(f) = filter {
-        collect_ranges(f, &mut ranges);
-    }
+    let covered = match filter {
+        Some(f) => collect_ranges(f, &mut ranges),
+        None => false,
+    };
     let Some((&col, range)) = ranges.iter().min_by_key(|(c, _)| **c) else {
         return Candidates::All(ds.len() as u32);
     };
+    let exact = covered && ranges.len() == 1;
     let index = ds.sorted_index(col);
     let v = |r: &u32| ds.value(col, *r).unwrap_or("");
     let start = match &range.low {
@@ -188,25 +199,38 @@ fn candidates(ds: &Dataset, filter: Option<&CExpr>) -> Candidates {
         None => index.len(),
     };
     let mut rows = index[start..end.max(start)].to_vec();
-    rows.sort_unstable();
-    Candidates::Some(rows)
+    if sorted {
+        rows.sort_unstable();
+    }
+    Candidates::Some { rows, exact }
 }
 
 enum Candidates {
     All(u32),
-    Some(Vec<u32>),
+    /// `exact`: the rows are the answer to the `$where` (no need to evaluate it again).
+    Some {
+        rows: Vec<u32>,
+        exact: bool,
+    },
 }
 
 impl Candidates {
     fn iter(&self) -> Box<dyn Iterator<Item = u32> + '_> {
         match self {
             Candidates::All(n) => Box::new(0..*n),
-            Candidates::Some(v) => Box::new(v.iter().copied()),
+            Candidates::Some { rows, .. } => Box::new(rows.iter().copied()),
         }
+    }
+
+    fn exact(&self) -> bool {
+        matches!(self, Candidates::Some { exact: true, .. })
     }
 }
 
-fn passes(ev: &Eval<'_>, p: &Plan, row: u32) -> bool {
+fn passes<'a>(ev: &Eval<'a>, p: &'a Plan, exact: bool, row: u32) -> bool {
+    if exact {
+        return true;
+    }
     match &p.filter {
         None => true,
         Some(f) => matches!(ev.eval(f, Some(row), &[]), Value::Bool(true)),
@@ -230,21 +254,22 @@ fn cmp_keys(a: &[Value<'_>], b: &[Value<'_>], dirs: &[bool]) -> Ordering {
     Ordering::Equal
 }
 
-fn select_rows(ev: &Eval<'_>, p: &Plan, cands: Candidates) -> Vec<u32> {
+fn select_rows<'a>(ev: &Eval<'a>, p: &'a Plan, cands: Candidates) -> Vec<u32> {
+    let exact = cands.exact();
     let offset = p.offset as usize;
     let limit = p.limit as usize;
     if p.storage_order() {
-        return cands.iter().filter(|r| passes(ev, p, *r)).skip(offset).take(limit).collect();
+        return cands.iter().filter(|r| passes(ev, p, exact, *r)).skip(offset).take(limit).collect();
     }
     if let [(CExpr::Id, true)] = p.order.as_slice() {
-        let mut rows: Vec<u32> = cands.iter().filter(|r| passes(ev, p, *r)).collect();
+        let mut rows: Vec<u32> = cands.iter().filter(|r| passes(ev, p, exact, *r)).collect();
         rows.reverse();
         return rows.into_iter().skip(offset).take(limit).collect();
     }
     let dirs: Vec<bool> = p.order.iter().map(|(_, d)| *d).collect();
     let mut keyed: Vec<(Vec<Value<'_>>, u32)> = cands
         .iter()
-        .filter(|r| passes(ev, p, *r))
+        .filter(|r| passes(ev, p, exact, *r))
         .map(|r| (p.order.iter().map(|(e, _)| ev.eval(e, Some(r), &[])).collect(), r))
         .collect();
     keyed.sort_by(|a, b| cmp_keys(&a.0, &b.0, &dirs));
@@ -316,26 +341,29 @@ struct Group<'a> {
     accs: Vec<Value<'a>>,
 }
 
-fn aggregate<'a>(ev: &Eval<'a>, p: &Plan, cands: Candidates) -> Result<Vec<Group<'a>>, SoqlError> {
-    let mut index: HashMap<Vec<GroupKey>, usize> = HashMap::new();
+fn aggregate<'a>(ev: &Eval<'a>, p: &'a Plan, cands: Candidates) -> Result<Vec<Group<'a>>, SoqlError> {
+    let mut index: HashMap<Vec<KeyPart<'a>>, usize, FastHash> = HashMap::default();
+    let mut key: Vec<KeyPart<'a>> = Vec::with_capacity(p.group.len());
+    let exact = cands.exact();
     let mut groups: Vec<(Option<u32>, Vec<Acc<'a>>)> = Vec::new();
     let fresh = || p.aggs.iter().map(|(f, _)| Acc::new(*f)).collect::<Vec<_>>();
     if p.group.is_empty() {
         groups.push((None, fresh()));
     }
     for r in cands.iter() {
-        if !passes(ev, p, r) {
+        if !passes(ev, p, exact, r) {
             continue;
         }
         let gi = if p.group.is_empty() {
             0
         } else {
-            let key: Vec<GroupKey> = p.group.iter().map(|g| ev.eval(g, Some(r), &[]).group_key()).collect();
+            key.clear();
+            key.extend(p.group.iter().map(|g| ev.group_key(g, r)));
             match index.get(&key) {
                 Some(&i) => i,
                 None => {
                     groups.push((Some(r), fresh()));
-                    index.insert(key, groups.len() - 1);
+                    index.insert(key.clone(), groups.len() - 1);
                     groups.len() - 1
                 }
             }
@@ -367,6 +395,14 @@ struct Eval<'a> {
     ds: &'a Dataset,
 }
 
+/// A `$group` key part: borrowed from the data set where possible (a column value, or the prefix of a
+/// timestamp that a `date_trunc_*` keeps), so grouping a million rows allocates nothing per row.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum KeyPart<'a> {
+    Borrowed(&'a str),
+    Owned(GroupKey),
+}
+
 fn truncate(v: Value<'_>, f: Func) -> Value<'static> {
     let Value::Timestamp(t) = v else { return Value::Null };
     if t.len() < 10 {
@@ -396,7 +432,31 @@ fn like(text: &str, pattern: &str) -> bool {
 }
 
 impl<'a> Eval<'a> {
-    fn eval(&self, e: &CExpr, row: Option<u32>, aggs: &[Value<'a>]) -> Value<'a> {
+    fn group_key(&self, e: &'a CExpr, row: u32) -> KeyPart<'a> {
+        match e {
+            CExpr::Col(c, _) => match self.ds.value(*c, row) {
+                Some(v) => KeyPart::Borrowed(v),
+                None => KeyPart::Owned(GroupKey::Null),
+            },
+            CExpr::Func(f @ (Func::TruncYm | Func::TruncY | Func::TruncYmd), inner) => match inner.as_ref() {
+                CExpr::Col(c, ty) if ty.is_timestamp() => {
+                    let keep = match f {
+                        Func::TruncYm => 7,
+                        Func::TruncY => 4,
+                        _ => 10,
+                    };
+                    match self.ds.value(*c, row) {
+                        Some(v) if v.len() >= 10 && v.is_char_boundary(keep) => KeyPart::Borrowed(&v[..keep]),
+                        _ => KeyPart::Owned(self.eval(e, Some(row), &[]).group_key()),
+                    }
+                }
+                _ => KeyPart::Owned(self.eval(e, Some(row), &[]).group_key()),
+            },
+            _ => KeyPart::Owned(self.eval(e, Some(row), &[]).group_key()),
+        }
+    }
+
+    fn eval(&self, e: &'a CExpr, row: Option<u32>, aggs: &[Value<'a>]) -> Value<'a> {
         let ds = self.ds;
         match e {
             CExpr::Col(c, ty) => match row.and_then(|r| ds.value(*c, r)) {
@@ -407,7 +467,11 @@ impl<'a> Eval<'a> {
             CExpr::Id => row.map(|r| Value::Text(Cow::Owned(ds.row_id(r)))).unwrap_or(Value::Null),
             CExpr::CreatedAt => row.map(|r| Value::Timestamp(Cow::Borrowed(ds.created_at(r)))).unwrap_or(Value::Null),
             CExpr::UpdatedAt => row.map(|r| Value::Timestamp(Cow::Borrowed(ds.updated_at(r)))).unwrap_or(Value::Null),
-            CExpr::Lit(v) => v.clone(),
+            CExpr::Lit(v) => match v {
+                Value::Text(t) => Value::Text(Cow::Borrowed(t.as_ref())),
+                Value::Timestamp(t) => Value::Timestamp(Cow::Borrowed(t.as_ref())),
+                other => other.clone(),
+            },
             CExpr::Agg(i) => aggs.get(*i).cloned().unwrap_or(Value::Null),
             CExpr::Func(f, x) => {
                 let v = self.eval(x, row, aggs);
