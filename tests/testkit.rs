@@ -273,6 +273,10 @@ fn where_month_ranges_and_predicates_match_a_filter_in_rust() {
         assert_eq!(got.len(), want, "{w}");
         assert!(got.iter().all(in_feb));
     }
+    let north = "report_date_time >= '2024-02-01' AND report_date_time < '2024-03-01' AND precinct = 'North'";
+    let want_north = rows.iter().filter(|r| in_feb(r) && s(r, "precinct") == Some("North")).count();
+    assert!(want_north > 0 && want_north < want);
+    assert_eq!(get(&server, &resource(&[("$where", north), ("$limit", "50000")])).rows().len(), want_north);
     let between = "report_date_time between '2024-02-01T00:00:00' and '2024-02-29T23:59:59'";
     assert_eq!(get(&server, &resource(&[("$where", between), ("$limit", "50000")])).rows().len(), want);
 

@@ -68,7 +68,22 @@ pub(crate) struct Column {
     pub name: String,
     pub ty: SoqlType,
     codes: Vec<u32>,
-    dict: Vec<Box<str>>,
+    /// The distinct values, back to back, numbered in order of first use in row order (so a scan in row
+    /// order reads the dictionary sequentially too).
+    arena: String,
+    /// `arena[offsets[code]..offsets[code + 1]]` is value `code`.
+    offsets: Vec<u32>,
+}
+
+impl Column {
+    #[inline]
+    fn text(&self, code: u32) -> &str {
+        &self.arena[self.offsets[code as usize] as usize..self.offsets[code as usize + 1] as usize]
+    }
+
+    fn distinct(&self) -> usize {
+        self.offsets.len() - 1
+    }
 }
 
 pub(crate) struct Dataset {
@@ -169,7 +184,7 @@ impl Dataset {
         let c = &self.columns[col];
         match c.codes[row as usize] {
             NULL => None,
-            code => Some(&c.dict[code as usize]),
+            code => Some(c.text(code)),
         }
     }
 
@@ -193,9 +208,9 @@ impl Dataset {
     pub(crate) fn sorted_index(&self, col: usize) -> &[u32] {
         self.indexes[col].get_or_init(|| {
             let c = &self.columns[col];
-            let mut order: Vec<u32> = (0..c.dict.len() as u32).collect();
-            order.sort_unstable_by(|a, b| c.dict[*a as usize].cmp(&c.dict[*b as usize]));
-            let mut rank = vec![0u32; c.dict.len()];
+            let mut order: Vec<u32> = (0..c.distinct() as u32).collect();
+            order.sort_unstable_by(|a, b| c.text(*a).cmp(c.text(*b)));
+            let mut rank = vec![0u32; c.distinct()];
             for (r, code) in order.iter().enumerate() {
                 rank[*code as usize] = r as u32;
             }
@@ -363,8 +378,25 @@ impl DatasetBuilder {
                 for (k, code) in c.intern {
                     dict[code as usize] = k;
                 }
-                let codes = perm.iter().map(|&r| c.codes[r as usize]).collect();
-                Column { ty: column_type(&c.name), name: c.name, codes, dict }
+                let mut remap = vec![NULL; dict.len()];
+                let mut arena = String::new();
+                let mut offsets = vec![0u32];
+                let mut codes = Vec::with_capacity(perm.len());
+                for &r in &perm {
+                    let old = c.codes[r as usize];
+                    if old == NULL {
+                        codes.push(NULL);
+                        continue;
+                    }
+                    if remap[old as usize] == NULL {
+                        remap[old as usize] = (offsets.len() - 1) as u32;
+                        arena.push_str(&dict[old as usize]);
+                        offsets.push(u32::try_from(arena.len()).expect("test data set under 4 GB per column"));
+                    }
+                    codes.push(remap[old as usize]);
+                }
+                arena.shrink_to_fit();
+                Column { ty: column_type(&c.name), name: c.name, codes, arena, offsets }
             })
             .collect();
         let by_name = columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();

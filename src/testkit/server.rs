@@ -388,7 +388,9 @@ fn answer(conn: &mut Connection, shared: &Shared, req: &Request) -> bool {
             )),
             None => Action::Respond(respond(shared, req, path, &pairs)),
         };
+        let head_only = req.method == "HEAD";
         let (status, bytes) = match &action {
+            Action::Respond(r) if head_only => (r.status, 0),
             Action::Respond(r) => (r.status, r.body.len()),
             Action::Truncate(r) => (r.status, r.body.len() / 2),
             Action::Reset => (0, 0),
@@ -404,7 +406,7 @@ fn answer(conn: &mut Connection, shared: &Shared, req: &Request) -> bool {
         });
         shared.bytes.fetch_add(bytes as u64, Ordering::SeqCst);
         match action {
-            Action::Respond(r) => r.write_to(&mut conn.stream, close, r.body.len()).is_ok() && !close,
+            Action::Respond(r) => r.write_to(&mut conn.stream, close, bytes).is_ok() && !close,
             Action::Truncate(r) => {
                 let _ = r.write_to(&mut conn.stream, true, bytes);
                 let _ = conn.stream.shutdown(std::net::Shutdown::Both);

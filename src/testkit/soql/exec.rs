@@ -198,7 +198,12 @@ fn candidates(ds: &Dataset, filter: Option<&CExpr>, sorted: bool) -> Candidates 
         Some((hi, false)) => index.partition_point(|r| v(r) < hi.as_str()),
         None => index.len(),
     };
-    let mut rows = index[start..end.max(start)].to_vec();
+    let end = end.max(start);
+    // A range holding most rows is cheaper to scan in row order (sequential memory) than to gather.
+    if (end - start) * 2 > ds.len() {
+        return Candidates::All(ds.len() as u32);
+    }
+    let mut rows = index[start..end].to_vec();
     if sorted {
         rows.sort_unstable();
     }
