@@ -131,6 +131,17 @@ fn read_discarding(conn: &mut TcpStream, buf: &mut [u8]) -> u64 {
     content_length
 }
 
+/// Rows in the lake after a run, counted by DuckDB straight from the Parquet files (as a user would).
+fn lake_rows(data_dir: &Path) -> Result<u64, String> {
+    let glob = data_dir.join("lake").join("spd_crime").join("*").join("*.parquet");
+    let conn = duckdb::Connection::open_in_memory().map_err(|e| e.to_string())?;
+    let sql = format!(
+        "SELECT count(*) FROM read_parquet('{}', hive_partitioning = true)",
+        glob.display().to_string().replace('\'', "''")
+    );
+    conn.query_row(&sql, [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(|e| e.to_string())
+}
+
 fn temp_data_dir(run: usize) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("crimewatch-bench-ingest-{}-{run}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -164,6 +175,7 @@ pub fn run(report: &mut Report) {
     let mut concurrency = Vec::new();
     let mut no_change = Vec::new();
     let mut no_change_requests = Vec::new();
+    let mut lake_count = None;
     for i in 0..runs {
         let dir = temp_data_dir(i);
         server.reset_log();
@@ -183,6 +195,9 @@ pub fn run(report: &mut Report) {
         let pages: Vec<String> =
             log.iter().filter(|r| r.kind == RequestKind::Page && r.status == 200).map(|r| r.target.clone()).collect();
         let peak = server.peak_concurrency().max(1);
+        if i == 0 {
+            lake_count = Some(lake_rows(&dir));
+        }
         backfill.push(full.wall);
         rss.push(full.peak_rss_bytes);
         requests.push(log.len() as u64);
@@ -215,6 +230,18 @@ pub fn run(report: &mut Report) {
     }
 
     report.add(SECTION, "source rows (generated, 2008-01..now)", rows.to_string(), Vec::new());
+    match lake_count {
+        Some(Ok(n)) => report.add_target(
+            SECTION,
+            "lake rows after backfill",
+            n.to_string(),
+            Vec::new(),
+            "= source rows",
+            n == rows as u64,
+        ),
+        Some(Err(e)) => report.note(format!("could not count the lake's rows: {e}")),
+        None => {}
+    }
     if backfill.is_empty() {
         report.note("no ingest figures: the backfill did not succeed (see above)".to_string());
         return;
