@@ -1,2 +1,3 @@
 //! The one integration-test binary (each extra binary would link the bundled DuckDB again).
 mod schedule;
+mod testkit;
