@@ -155,10 +155,6 @@ impl Published {
         }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// A cached response of the current generation, without blocking: one `stat`, two short locks. `None`
     /// when the file changed (the blocking path opens it) or the response is not cached yet.
     pub fn peek(&self, key: &str) -> Option<(u64, Cached)> {

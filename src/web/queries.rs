@@ -153,8 +153,9 @@ pub fn trend(c: &Connection, range: Range, f: &Filters) -> duckdb::Result<Vec<Tr
     let data_from = month_param(range.data_from);
     let category = f.category.mart_value();
     let area = f.area.as_ref().map(|(_, a)| a.as_str());
+    let axis = f.axis.as_str();
     let params = duckdb::named_params! {
-        "from": from, "to": to, "data_from": data_from, "axis": f.axis.as_str(), "category": category, "area": area,
+        "from": from, "to": to, "data_from": data_from, "axis": axis, "category": category, "area": area,
     };
     let rows = stmt.query_map(params, |r| {
         let count: i64 = r.get(2)?;
@@ -191,6 +192,8 @@ pub fn areas(c: &Connection, range: Range, f: &Filters, level: AreaLevel) -> duc
     let to = month_param(range.to);
     let category = f.category.mart_value();
     let prior_known = range.prior_known();
+    let axis = f.axis.as_str();
+    let level_name = level.as_str();
     let map = |r: &duckdb::Row<'_>| -> duckdb::Result<AreaRow> {
         let area: String = r.get(0)?;
         let count: i64 = r.get(1)?;
@@ -210,17 +213,18 @@ pub fn areas(c: &Connection, range: Range, f: &Filters, level: AreaLevel) -> duc
         None => {
             let mut stmt = c.prepare_cached(AREAS_SQL)?;
             let params = duckdb::named_params! {
-                "axis": f.axis.as_str(), "level": level.as_str(), "from": from, "to": to, "category": category,
+                "axis": axis, "level": level_name, "from": from, "to": to, "category": category,
                 "prior_known": prior_known,
             };
             let rows = stmt.query_map(params, map)?;
             rows.collect()
         }
         Some((_, area)) => {
+            let area = area.as_str();
             let sql = with_area(AREAS_WITHIN_SQL, f).replace("{level_column}", level_column(level));
             let mut stmt = c.prepare_cached(&sql)?;
             let params = duckdb::named_params! {
-                "axis": f.axis.as_str(), "from": from, "to": to, "category": category, "area": area.as_str(),
+                "axis": axis, "from": from, "to": to, "category": category, "area": area,
                 "prior_known": prior_known,
             };
             let rows = stmt.query_map(params, map)?;
@@ -243,8 +247,9 @@ pub fn offenses(c: &Connection, range: Range, f: &Filters) -> duckdb::Result<Vec
     let to = month_param(range.to);
     let category = f.category.mart_value();
     let area = f.area.as_ref().map(|(_, a)| a.as_str());
+    let axis = f.axis.as_str();
     let params = duckdb::named_params! {
-        "axis": f.axis.as_str(), "from": from, "to": to, "category": category, "area": area,
+        "axis": axis, "from": from, "to": to, "category": category, "area": area,
     };
     let rows = stmt.query_map(params, |r| {
         Ok(OffenseRow {
@@ -275,8 +280,9 @@ pub fn heatmap(c: &Connection, range: Range, f: &Filters) -> duckdb::Result<Vec<
     let to = month_param(range.to);
     let category = f.category.mart_value();
     let area = f.area.as_ref().map(|(_, a)| a.as_str());
+    let axis = f.axis.as_str();
     let params = duckdb::named_params! {
-        "axis": f.axis.as_str(), "from": from, "to": to, "category": category, "area": area,
+        "axis": axis, "from": from, "to": to, "category": category, "area": area,
     };
     let rows = stmt.query_map(params, |r| {
         let weekday: i32 = r.get(0)?;

@@ -43,7 +43,8 @@ async fn publishing_a_new_warehouse_under_load_fails_no_request_and_new_requests
                     },
                     Ok(r) => {
                         let status = r.status();
-                        failures.lock().unwrap().push(format!("{url}: {status} {}", r.text().await.unwrap_or_default()))
+                        let body = r.text().await.unwrap_or_default();
+                        failures.lock().unwrap().push(format!("{url}: {status} {body}"));
                     }
                     Err(e) => failures.lock().unwrap().push(format!("{url}: {e}")),
                 }

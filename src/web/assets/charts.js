@@ -70,8 +70,9 @@ const Charts = (() => {
     const every = Math.max(1, Math.ceil(n / Math.max(2, Math.floor(iw / 70))));
     months.forEach((mo, i) => {
       if (i % every !== 0 && i !== n - 1) return;
-      if (i === n - 1 && i % every !== 0 && (n - 1) % every < every / 2) return;
-      parts.push(`<text class="tick" x="${x(i)}" y="${H - m.b + 16}" text-anchor="middle">${esc(mo)}</text>`);
+      if (i === n - 1 && i % every !== 0 && (n - 1) % every < every * 0.8) return;
+      const anchor = x(i) + 24 > W ? "end" : x(i) - 24 < 0 ? "start" : "middle";
+      parts.push(`<text class="tick" x="${x(i)}" y="${H - m.b + 16}" text-anchor="${anchor}">${esc(mo)}</text>`);
     });
     const final = (i) => !flags[i].partial && !flags[i].provisional;
     function path(values, cls, color) {
@@ -150,14 +151,23 @@ const Charts = (() => {
     const ox = (W - sx * scale) / 2, oy = (H - sy * scale) / 2;
     const px = (lon) => (ox + (lon - minX) * k * scale).toFixed(1);
     const py = (lat) => (oy + (maxY - lat) * scale).toFixed(1);
-    const top = Math.max(1, ...[...values.values()].map((v) => v.count));
+    // Rank (quantile) colours: with 58 areas of similar size a linear scale would paint them all alike.
+    const sorted = [...values.values()].map((v) => v.count).sort((a, b) => a - b);
+    const rank = (c) => (sorted.length <= 1 ? 1 : sorted.lastIndexOf(c) / (sorted.length - 1));
+    const LOW = [255, 244, 214], HIGH = [153, 27, 30];
     const parts = [`<svg xmlns="${NS}" width="${W}" height="${H}" role="img" aria-label="Map of neighborhoods">`];
     for (const f of geo.features) {
       const name = f.properties.name;
       const v = values.get(name);
       const d = f.geometry.coordinates.map((poly) => poly.map((ring) => "M" + ring.map(([a, b]) => px(a) + "," + py(b)).join("L") + "Z").join("")).join("");
-      const fill = v ? heat(v.count / top, [255, 244, 214], [153, 27, 30]) : "#e4e7eb";
+      const fill = v ? heat(rank(v.count), LOW, HIGH) : "#e4e7eb";
       parts.push(`<path class="area${v ? "" : " empty"}" d="${d}" fill="${fill}" data-name="${esc(name)}" data-count="${v ? v.count : 0}"/>`);
+    }
+    if (sorted.length) {
+      const lx = 6, ly = 16;
+      parts.push(`<text class="tick" x="${lx}" y="${ly - 4}">${fmt(sorted[0])}</text>`);
+      for (let i = 0; i < 5; i++) parts.push(`<rect x="${lx + i * 14}" y="${ly}" width="14" height="8" fill="${heat(i / 4, LOW, HIGH)}"/>`);
+      parts.push(`<text class="tick" x="${lx + 70}" y="${ly - 4}" text-anchor="end">${fmt(sorted[sorted.length - 1])}</text>`);
     }
     parts.push("</svg>");
     el.innerHTML = parts.join("");
@@ -173,15 +183,22 @@ const Charts = (() => {
   // cells: [{weekday 0..6, hour 0..23, count}].
   function heatmap(el, cells) {
     const W = Math.max(260, el.clientWidth), H = Math.max(120, el.clientHeight);
-    const m = { l: 34, r: 4, t: 4, b: 18 };
+    const m = { l: 34, r: 4, t: 4, b: 32 };
     const cw = (W - m.l - m.r) / 24, ch = (H - m.t - m.b) / 7;
     const days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    const top = Math.max(1, ...cells.map((c) => c.count));
+    const counts = cells.map((c) => c.count);
+    const lo = Math.min(...counts), hi = Math.max(...counts);
+    const t = (c) => (hi > lo ? (c - lo) / (hi - lo) : 0);
+    const LOW = [240, 244, 248], HIGH = [36, 59, 110];
     const parts = [`<svg xmlns="${NS}" width="${W}" height="${H}" role="img" aria-label="Hour by weekday">`];
+    const lx = W - m.r - 100;
+    parts.push(`<text class="tick" x="${lx - 4}" y="${H - 4}" text-anchor="end">${fmt(lo)}</text>`);
+    for (let i = 0; i < 5; i++) parts.push(`<rect x="${lx + i * 14}" y="${H - 12}" width="14" height="8" fill="${heat(i / 4, LOW, HIGH)}"/>`);
+    parts.push(`<text class="tick" x="${lx + 74}" y="${H - 4}">${fmt(hi)}</text>`);
     days.forEach((d, i) => parts.push(`<text class="tick" x="${m.l - 5}" y="${m.t + ch * i + ch / 2 + 4}" text-anchor="end">${d}</text>`));
-    for (let h = 0; h < 24; h += 3) parts.push(`<text class="tick" x="${m.l + cw * h + cw / 2}" y="${H - 4}" text-anchor="middle">${String(h).padStart(2, "0")}</text>`);
+    for (let h = 0; h < 24; h += 3) parts.push(`<text class="tick" x="${m.l + cw * h + cw / 2}" y="${H - m.b + 12}" text-anchor="middle">${String(h).padStart(2, "0")}</text>`);
     for (const c of cells) {
-      const fill = heat(c.count / top, [240, 244, 248], [36, 59, 110]);
+      const fill = heat(t(c.count), LOW, HIGH);
       parts.push(`<rect class="cell" x="${(m.l + cw * c.hour).toFixed(1)}" y="${(m.t + ch * c.weekday).toFixed(1)}" width="${(cw - 1).toFixed(1)}" height="${(ch - 1).toFixed(1)}" fill="${fill}" data-count="${c.count}"><title>${days[c.weekday]} ${String(c.hour).padStart(2, "0")}:00–${String(c.hour).padStart(2, "0")}:59 — ${fmt(c.count)}</title></rect>`);
     }
     parts.push("</svg>");
