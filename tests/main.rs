@@ -1,3 +1,4 @@
 //! The one integration-test binary (each extra binary would link the bundled DuckDB again).
 mod schedule;
 mod testkit;
+mod web;
