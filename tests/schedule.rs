@@ -244,7 +244,7 @@ fn sigterm_during_a_scheduled_run_records_it_abandoned_and_exits_cleanly() {
 async fn scheduled_run_killed_then_restart_converges() {
     let dir = temp_dir("kill9");
     let config = write_config(&dir, "");
-    let soda = SodaServer::start(DATASET, small_rows(11)).await;
+    let soda = SodaServer::start(DATASET, small_rows(11));
     let hang = black_hole();
 
     // First life: the scheduled run hangs on the source, and the process is killed in the middle of it.
@@ -288,7 +288,7 @@ async fn scheduled_run_killed_then_restart_converges() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_run_retries_after_source_failures_then_succeeds() {
     let dir = temp_dir("retry");
-    let soda = SodaServer::start(DATASET, small_rows(12)).await;
+    let soda = SodaServer::start(DATASET, small_rows(12));
     // The source client tries once per request (config), so each fault fails one scheduled try.
     soda.push_fault(Fault { when: RequestKind::Any, times: 2, kind: FaultKind::ServerError });
     let mut settings = settings_for(&dir, &soda.url());
@@ -340,7 +340,7 @@ async fn scheduled_run_retries_after_source_failures_then_succeeds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trigger_endpoint_needs_the_admin_token() {
     let dir = temp_dir("trigger");
-    let soda = SodaServer::start(DATASET, small_rows(13)).await;
+    let soda = SodaServer::start(DATASET, small_rows(13));
     let settings = settings_for(&dir, &soda.url());
     let (stop_tx, stop_rx) = watch::channel(false);
     let (_next_tx, next_rx) = watch::channel(None);
@@ -427,7 +427,7 @@ async fn trigger_endpoint_needs_the_admin_token() {
 async fn up_on_a_fresh_data_dir_fetches_builds_serves_and_runs_again_on_schedule() {
     let dir = temp_dir("up");
     let config = write_config(&dir, "");
-    let soda = SodaServer::start(DATASET, small_rows(14)).await;
+    let soda = SodaServer::start(DATASET, small_rows(14));
     let mut cmd = crimewatch(&dir, &soda.url(), &config);
     cmd.args(["up", "--addr", "127.0.0.1:0", "--schedule", "*/3 * * * * *"]);
     let server = Server::spawn(cmd);

@@ -12,7 +12,7 @@ use crimewatch::pipeline::Progress;
 use crimewatch::schedule::api::{self, RunsApi};
 use crimewatch::schedule::{keep_schedule, Ledger, RunRequest, RunService, RunStatus, Scheduler, Trigger};
 use crimewatch::settings::Settings;
-use crimewatch::web::startup::Application;
+use crimewatch::web::Application;
 use tokio::sync::watch;
 
 use crate::cli::{Context, ServeArgs};

@@ -11,7 +11,7 @@
 //!   a wall-clock time that does not exist (clocks go forward) fires at the same distance after the change, read
 //!   with the offset in force before it (02:30 on the spring-forward night in Los Angeles fires at 03:30 PDT).
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::ScheduleError;
