@@ -156,7 +156,7 @@ impl Drop for Server {
 async fn get_json(url: &str) -> Value {
     let resp = reqwest::get(url).await.unwrap();
     assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
-    resp.json().await.unwrap()
+    serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap()
 }
 
 async fn wait_for_runs(url: &str, what: &str, timeout: Duration, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
@@ -387,7 +387,7 @@ async fn trigger_endpoint_needs_the_admin_token() {
     // Right token: 202 with the run id, and the run shows up and succeeds.
     let resp = client.post(&url).bearer_auth("right-token-0123456789").send().await.unwrap();
     assert_eq!(resp.status(), 202);
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
     let run_id = body["run_id"].as_str().unwrap().to_string();
     let runs = wait_for_runs(&url, "the manual run to succeed", Duration::from_secs(180), |runs| {
         runs.iter().any(|r| r["run_id"] == run_id.as_str() && r["status"] == "succeeded")
