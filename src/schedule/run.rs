@@ -245,11 +245,11 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
-/// A run id that sorts by start time and is unique across processes: `20261128T150000Z-<pid>-<n>`.
+/// A run id that sorts by start time and is unique across processes: `20261128T150000.123Z-<pid>-<n>`.
 fn new_run_id() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let now = Utc::now();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{}-{}-{:03x}{}", now.format("%Y%m%dT%H%M%SZ"), std::process::id(), now.timestamp_subsec_millis(), n)
+    format!("{}-{}-{n}", now.format("%Y%m%dT%H%M%S%.3fZ"), std::process::id())
 }

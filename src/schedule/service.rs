@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::ledger::{RunStatus, Trigger};
+use super::ledger::{FinishedEvent, Ledger, LedgerEvent, RunStatus, Trigger};
 use super::run::{begin, wait_for_stop, RunReport, RunRequest};
 use super::scheduler::{AttemptResult, Due, Outcome, Scheduler};
 use super::ScheduleError;
@@ -92,7 +92,20 @@ impl RunService {
                 Err(e) => return Err(e),
             }
         };
-        Ok(started.execute(self.inner.stop.clone()).await)
+        let run_id = started.run_id().to_string();
+        // On its own task, so a bug that panics inside the pipeline fails this run, not the whole schedule.
+        match tokio::spawn(started.execute(self.inner.stop.clone())).await {
+            Ok(report) => Ok(report),
+            Err(e) => {
+                let error = format!("the run stopped unexpectedly (a bug; please report it): {e}");
+                let mut finished = FinishedEvent::new(&run_id, RunStatus::Failed);
+                finished.error = Some(error.clone());
+                if let Err(e) = Ledger::new(&self.inner.settings.data_dir).append(&LedgerEvent::Finished(finished)) {
+                    tracing::error!(stage = "schedule", run_id = %run_id, error_type = "ledger", "{e}");
+                }
+                Ok(RunReport { run_id, status: RunStatus::Failed, ingest: None, build: None, error: Some(error), transient: false })
+            }
+        }
     }
 
     /// Waits for every background run to end (after a stop, they end quickly or finish a publish).
