@@ -120,12 +120,14 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(rest) = line.split("serving http://").nth(1) {
-                    let port = rest.split(['/', ' ']).next().and_then(|hp| hp.rsplit(':').next()).and_then(|p| p.parse().ok());
+                    let port =
+                        rest.split(['/', ' ']).next().and_then(|hp| hp.rsplit(':').next()).and_then(|p| p.parse().ok());
                     let _ = tx.send(port);
                 }
             }
         });
-        let port: u16 = rx.recv_timeout(Duration::from_secs(300)).ok().flatten().expect("the server printed its address");
+        let port: u16 =
+            rx.recv_timeout(Duration::from_secs(300)).ok().flatten().expect("the server printed its address");
         Server { child, port }
     }
 
@@ -197,7 +199,8 @@ fn killed_lock_holder_leaves_no_stale_lock() {
     let dir = temp_dir("stale");
     let config = write_config(&dir, "");
     let hang = black_hole();
-    let mut child = crimewatch(&dir, &hang, &config).arg("run").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child =
+        crimewatch(&dir, &hang, &config).arg("run").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let pid = child.id();
     wait_until("the child's run to start", Duration::from_secs(60), || {
         RunLock::current_holder(&dir).unwrap().is_some_and(|h| h.pid == pid)
@@ -307,7 +310,8 @@ async fn scheduled_run_retries_after_source_failures_then_succeeds() {
     for _ in 0..3 {
         let svc = service.clone();
         let finished_at = clock + ChronoDuration::seconds(5);
-        let outcome = scheduler.try_run_due(clock, |due| async move { (run_scheduled(&svc, due).await, finished_at) }).await;
+        let outcome =
+            scheduler.try_run_due(clock, |due| async move { (run_scheduled(&svc, due).await, finished_at) }).await;
         if let Outcome::WillRetry { retry_at, .. } = &outcome {
             assert!(*retry_at > clock, "backoff moves the retry into the future");
             // Not due a moment before the retry time.
@@ -396,8 +400,21 @@ async fn trigger_endpoint_needs_the_admin_token() {
     let run = runs.iter().find(|r| r["run_id"] == run_id.as_str()).unwrap();
     assert_eq!(run["trigger"], "manual");
     for key in [
-        "run_id", "trigger", "started_at", "finished_at", "status", "months_added", "months_changed", "months_deleted",
-        "rows_written", "requests", "bytes", "tests_passed", "tests_warned", "tests_failed", "error",
+        "run_id",
+        "trigger",
+        "started_at",
+        "finished_at",
+        "status",
+        "months_added",
+        "months_changed",
+        "months_deleted",
+        "rows_written",
+        "requests",
+        "bytes",
+        "tests_passed",
+        "tests_warned",
+        "tests_failed",
+        "error",
     ] {
         assert!(run.get(key).is_some(), "GET /api/runs run objects carry {key}: {run:#}");
     }
@@ -412,7 +429,8 @@ async fn trigger_endpoint_needs_the_admin_token() {
     // A restarted server (new service, same data dir) reads the same ledger back.
     stop_tx.send_replace(true);
     let (_stop_tx2, stop_rx2) = watch::channel(false);
-    let restarted = RunsApi { service: RunService::new(settings.clone(), stop_rx2), admin_token: None, next_run: next_rx.clone() };
+    let restarted =
+        RunsApi { service: RunService::new(settings.clone(), stop_rx2), admin_token: None, next_run: next_rx.clone() };
     let router = api::router(restarted);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -435,9 +453,12 @@ async fn up_on_a_fresh_data_dir_fetches_builds_serves_and_runs_again_on_schedule
     let health = reqwest::get(server.url("/api/health")).await.unwrap();
     assert_eq!(health.status(), 200);
 
-    let runs = wait_for_runs(&server.url("/api/runs"), "a scheduled run after the first one", Duration::from_secs(180), |runs| {
-        runs.iter().any(|r| r["trigger"] == "schedule" && r["status"] == "succeeded")
-    })
+    let runs = wait_for_runs(
+        &server.url("/api/runs"),
+        "a scheduled run after the first one",
+        Duration::from_secs(180),
+        |runs| runs.iter().any(|r| r["trigger"] == "schedule" && r["status"] == "succeeded"),
+    )
     .await;
     let first = runs.last().unwrap();
     assert_eq!(first["trigger"], "cli", "up's own first run: {runs:#?}");

@@ -21,7 +21,8 @@ pub fn execute(ctx: &Context, args: &IngestArgs) -> anyhow::Result<ExitCode> {
     if let Some(stale) = started.stale_lock() {
         eprintln!("note: cleared a stale run lock left by a process that was killed ({stale})");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let report = runtime.block_on(async {
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(stop_on_signals(stop_tx));

@@ -43,11 +43,26 @@ pub fn execute(ctx: &Context, args: &RunsArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_table(runs: &[RunRecord]) {
-    let header = ["RUN", "TRIGGER", "STARTED (UTC)", "TOOK", "STATUS", "MONTHS +/~/-", "ROWS", "REQ", "BYTES", "TESTS ok/warn/fail", "ERROR"];
+    let header = [
+        "RUN",
+        "TRIGGER",
+        "STARTED (UTC)",
+        "TOOK",
+        "STATUS",
+        "MONTHS +/~/-",
+        "ROWS",
+        "REQ",
+        "BYTES",
+        "TESTS ok/warn/fail",
+        "ERROR",
+    ];
     let rows: Vec<[String; 11]> = runs
         .iter()
         .map(|r| {
-            let took = r.finished_at.map_or_else(|| "-".to_string(), |f| format!("{:.0} s", (f - r.started_at).num_milliseconds() as f64 / 1000.0));
+            let took = r.finished_at.map_or_else(
+                || "-".to_string(),
+                |f| format!("{:.0} s", (f - r.started_at).num_milliseconds() as f64 / 1000.0),
+            );
             let mut error = r.error.clone().unwrap_or_default().replace('\n', " ");
             if error.chars().count() > 60 {
                 error = format!("{}...", error.chars().take(57).collect::<String>());

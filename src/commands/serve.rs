@@ -31,7 +31,8 @@ pub fn execute(ctx: &Context, args: &ServeArgs, up: bool) -> anyhow::Result<Exit
     }
     settings.schedule.validate().context("invalid --schedule / --timezone")?;
     let addr = args.addr.clone().unwrap_or_else(|| settings.web.addr.clone());
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(serve(settings, addr, !args.no_schedule, up))
 }
 
@@ -48,7 +49,8 @@ async fn serve(settings: Settings, addr: String, keep: bool, up: bool) -> anyhow
     }
 
     let (next_tx, next_rx) = watch::channel(None);
-    let runs_api = RunsApi { service: service.clone(), admin_token: RunsApi::admin_token_from_env(), next_run: next_rx };
+    let runs_api =
+        RunsApi { service: service.clone(), admin_token: RunsApi::admin_token_from_env(), next_run: next_rx };
     let manual = if runs_api.admin_token.is_some() { "enabled" } else { "disabled (set CRIMEWATCH_ADMIN_TOKEN)" };
     let app = Application::build(&settings, &addr, api::router(runs_api))
         .await
@@ -64,7 +66,12 @@ async fn serve(settings: Settings, addr: String, keep: bool, up: bool) -> anyhow
         None
     };
     let plan = match scheduler.as_ref().and_then(Scheduler::next_wake) {
-        Some(next) => format!("schedule `{}` ({}), next run {}", schedule.cron, schedule.timezone, next.format("%Y-%m-%d %H:%M:%S UTC")),
+        Some(next) => format!(
+            "schedule `{}` ({}), next run {}",
+            schedule.cron,
+            schedule.timezone,
+            next.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
         None => "no schedule".to_string(),
     };
     // Tests and scripts read the address from this line.

@@ -40,7 +40,11 @@ impl ScheduleConfig {
     pub fn validate(&self) -> Result<(), SettingsError> {
         let invalid = |key, value: String, reason: String| SettingsError::Invalid { key, value, reason };
         CronSchedule::parse(&self.cron, &self.timezone).map_err(|e| {
-            let key = if matches!(e, super::ScheduleError::UnknownTimeZone { .. }) { "schedule.timezone" } else { "schedule.cron" };
+            let key = if matches!(e, super::ScheduleError::UnknownTimeZone { .. }) {
+                "schedule.timezone"
+            } else {
+                "schedule.cron"
+            };
             let value = if key == "schedule.timezone" { self.timezone.clone() } else { self.cron.clone() };
             invalid(key, value, e.to_string())
         })?;

@@ -67,10 +67,8 @@ const SEARCH_DAYS: u32 = 366 * 29;
 impl CronSchedule {
     /// Parses `expression` (5 or 6 fields, or a macro) read in the IANA zone `timezone`.
     pub fn parse(expression: &str, timezone: &str) -> Result<CronSchedule, ScheduleError> {
-        let tz: Tz = timezone
-            .trim()
-            .parse()
-            .map_err(|_| ScheduleError::UnknownTimeZone { name: timezone.to_string() })?;
+        let tz: Tz =
+            timezone.trim().parse().map_err(|_| ScheduleError::UnknownTimeZone { name: timezone.to_string() })?;
         let invalid = |reason: String| ScheduleError::InvalidCron { expression: expression.to_string(), reason };
         let trimmed = expression.trim();
         let expanded = match trimmed.to_ascii_lowercase().as_str() {
@@ -279,7 +277,8 @@ fn value(text: &str, spec: &FieldSpec) -> Result<u32, String> {
     let v = match spec.names.iter().position(|n| *n == upper) {
         Some(i) => i as u32 + spec.names_from,
         None => text.parse::<u32>().map_err(|_| {
-            let names = if spec.names.is_empty() { String::new() } else { format!(" or a name ({})", spec.names.join(", ")) };
+            let names =
+                if spec.names.is_empty() { String::new() } else { format!(" or a name ({})", spec.names.join(", ")) };
             format!("{text:?} is not a number{names}")
         })?,
     };

@@ -259,7 +259,8 @@ impl Ledger {
         std::fs::create_dir_all(&self.data_dir).map_err(err)?;
         let mut line = serde_json::to_string(event).map_err(|e| err(std::io::Error::other(e)))?;
         line.push('\n');
-        let mut file = std::fs::OpenOptions::new().read(true).append(true).create(true).open(&self.path).map_err(err)?;
+        let mut file =
+            std::fs::OpenOptions::new().read(true).append(true).create(true).open(&self.path).map_err(err)?;
         // After a torn write the file ends mid-line; start on a fresh line so this record stays whole.
         let len = file.metadata().map_err(err)?.len();
         if len > 0 {
@@ -372,7 +373,11 @@ mod tests {
     use super::*;
 
     fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("cw-ledger-{name}-{}-{}", std::process::id(), Utc::now().timestamp_nanos_opt().unwrap_or(0)));
+        let dir = std::env::temp_dir().join(format!(
+            "cw-ledger-{name}-{}-{}",
+            std::process::id(),
+            Utc::now().timestamp_nanos_opt().unwrap_or(0)
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         dir
     }

@@ -73,7 +73,11 @@ pub struct StartedRun {
 
 /// Takes the run lock (waiting up to `lock_wait`) and records the start. Blocking: call from
 /// `spawn_blocking` in async code.
-pub fn begin(settings: &Settings, request: RunRequest, lock_wait: std::time::Duration) -> Result<StartedRun, ScheduleError> {
+pub fn begin(
+    settings: &Settings,
+    request: RunRequest,
+    lock_wait: std::time::Duration,
+) -> Result<StartedRun, ScheduleError> {
     let run_id = new_run_id();
     let holder = LockHolder::this_process(request.trigger, "run", Some(run_id.clone()));
     let lock = RunLock::acquire_as(&settings.data_dir, lock_wait, holder)?;
@@ -123,7 +127,13 @@ impl StartedRun {
         };
         finished.stages.ingest_seconds = Some(began.elapsed().as_secs_f64());
         let ingest = match ingested {
-            None => return self.end(finished, report, Ended::Stopped("during ingest; the lake keeps its last whole months")),
+            None => {
+                return self.end(
+                    finished,
+                    report,
+                    Ended::Stopped("during ingest; the lake keeps its last whole months"),
+                )
+            }
             Some(Err(e)) => {
                 let transient = is_transient(&e);
                 return self.end(finished, report, Ended::Failed(error_chain(&e), transient));
@@ -139,21 +149,23 @@ impl StartedRun {
         finished.bytes = ingest.bytes;
         report.ingest = Some(ingest);
         if *stop.borrow() {
-            return self.end(finished, report, Ended::Stopped("after ingest, before the warehouse build; the lake is current"));
+            return self.end(
+                finished,
+                report,
+                Ended::Stopped("after ingest, before the warehouse build; the lake is current"),
+            );
         }
 
         let began = Instant::now();
         let settings = self.settings.clone();
         let progress = self.request.progress;
         let mut build = tokio::task::spawn_blocking(move || pipeline::build(&settings, progress));
-        let joined = loop {
-            tokio::select! {
-                r = &mut build => break r,
-                () = wait_for_stop(&mut stop) => {
-                    tracing::warn!(stage = "schedule", run_id = %self.run_id,
-                        "stop requested: letting the warehouse build finish (it publishes whole or not at all)");
-                    break (&mut build).await;
-                }
+        let joined = tokio::select! {
+            r = &mut build => r,
+            () = wait_for_stop(&mut stop) => {
+                tracing::warn!(stage = "schedule", run_id = %self.run_id,
+                    "stop requested: letting the warehouse build finish (it publishes whole or not at all)");
+                (&mut build).await
             }
         };
         finished.stages.build_seconds = Some(began.elapsed().as_secs_f64());
@@ -173,7 +185,10 @@ impl StartedRun {
             Err(join) => self.end(
                 finished,
                 report,
-                Ended::Failed(format!("the warehouse build stopped unexpectedly (a bug; please report it): {join}"), false),
+                Ended::Failed(
+                    format!("the warehouse build stopped unexpectedly (a bug; please report it): {join}"),
+                    false,
+                ),
             ),
         }
     }

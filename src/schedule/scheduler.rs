@@ -47,7 +47,9 @@ pub struct Due {
 pub enum AttemptResult {
     Succeeded,
     /// `transient`: worth trying again (source unreachable, lock busy); otherwise it would fail the same way.
-    Failed { transient: bool },
+    Failed {
+        transient: bool,
+    },
     /// The process is shutting down; nothing more is scheduled.
     Stopped,
 }
@@ -56,13 +58,26 @@ pub enum AttemptResult {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Nothing due; the next wake-up (`None`: never).
-    NotDue { next: Option<DateTime<Utc>> },
-    Succeeded { due: Due, next: Option<DateTime<Utc>> },
+    NotDue {
+        next: Option<DateTime<Utc>>,
+    },
+    Succeeded {
+        due: Due,
+        next: Option<DateTime<Utc>>,
+    },
     /// The try failed and will be tried again at `retry_at`.
-    WillRetry { due: Due, retry_at: DateTime<Utc> },
+    WillRetry {
+        due: Due,
+        retry_at: DateTime<Utc>,
+    },
     /// The try failed and no retry is left (or the failure is not transient).
-    GaveUp { due: Due, next: Option<DateTime<Utc>> },
-    Stopped { due: Due },
+    GaveUp {
+        due: Due,
+        next: Option<DateTime<Utc>>,
+    },
+    Stopped {
+        due: Due,
+    },
 }
 
 /// The schedule's state: the next fire time and, possibly, a run to start before it (a catch-up or a retry).
@@ -86,7 +101,8 @@ impl Scheduler {
     ) -> Scheduler {
         let mut s = Scheduler { next_fire: cron.next_after(now), cron, retry, pending: None };
         if let Some(missed) = handled_until.and_then(|h| s.newest_fire_in(h, now)) {
-            let due = Due { scheduled_for: missed, attempt: 1, catch_up: true, retry_on_failure: s.retry.max_attempts > 1 };
+            let due =
+                Due { scheduled_for: missed, attempt: 1, catch_up: true, retry_on_failure: s.retry.max_attempts > 1 };
             s.pending = Some((due, now));
         }
         s

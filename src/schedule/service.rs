@@ -49,9 +49,10 @@ impl RunService {
         }
         let settings = self.inner.settings.clone();
         let request = RunRequest::once(trigger, Progress::Hidden);
-        let started = tokio::task::spawn_blocking(move || begin(&settings, request, Duration::ZERO))
-            .await
-            .map_err(|e| ScheduleError::Lock { path: self.inner.settings.data_dir.clone(), source: std::io::Error::other(e) })??;
+        let started =
+            tokio::task::spawn_blocking(move || begin(&settings, request, Duration::ZERO)).await.map_err(|e| {
+                ScheduleError::Lock { path: self.inner.settings.data_dir.clone(), source: std::io::Error::other(e) }
+            })??;
         let run_id = started.run_id().to_string();
         let stop = self.inner.stop.clone();
         let mut background = self.inner.background.lock().unwrap_or_else(|p| p.into_inner());
@@ -74,9 +75,10 @@ impl RunService {
             }
             let settings = self.inner.settings.clone();
             let req = request.clone();
-            let attempt = tokio::task::spawn_blocking(move || begin(&settings, req, Duration::ZERO))
-                .await
-                .map_err(|e| ScheduleError::Lock { path: self.inner.settings.data_dir.clone(), source: std::io::Error::other(e) })?;
+            let attempt =
+                tokio::task::spawn_blocking(move || begin(&settings, req, Duration::ZERO)).await.map_err(|e| {
+                    ScheduleError::Lock { path: self.inner.settings.data_dir.clone(), source: std::io::Error::other(e) }
+                })?;
             match attempt {
                 Ok(started) => break started,
                 Err(ScheduleError::LockBusy { path, holder, .. }) if begun.elapsed() < wait => {
@@ -103,7 +105,14 @@ impl RunService {
                 if let Err(e) = Ledger::new(&self.inner.settings.data_dir).append(&LedgerEvent::Finished(finished)) {
                     tracing::error!(stage = "schedule", run_id = %run_id, error_type = "ledger", "{e}");
                 }
-                Ok(RunReport { run_id, status: RunStatus::Failed, ingest: None, build: None, error: Some(error), transient: false })
+                Ok(RunReport {
+                    run_id,
+                    status: RunStatus::Failed,
+                    ingest: None,
+                    build: None,
+                    error: Some(error),
+                    transient: false,
+                })
             }
         }
     }
@@ -121,7 +130,11 @@ impl RunService {
 
 /// Keeps the schedule until stopped: sleeps until the scheduler's next wake-up, runs what is due, and publishes
 /// the next wake-up on `next_run` (for `GET /api/runs`).
-pub async fn keep_schedule(mut scheduler: Scheduler, service: RunService, next_run: watch::Sender<Option<DateTime<Utc>>>) {
+pub async fn keep_schedule(
+    mut scheduler: Scheduler,
+    service: RunService,
+    next_run: watch::Sender<Option<DateTime<Utc>>>,
+) {
     let mut stop = service.inner.stop.clone();
     tracing::info!(stage = "schedule", next = ?scheduler.next_wake(), "schedule started");
     loop {
@@ -143,7 +156,8 @@ pub async fn keep_schedule(mut scheduler: Scheduler, service: RunService, next_r
             }
         }
         let svc = service.clone();
-        let outcome = scheduler.try_run_due(now, |due| async move { (run_scheduled(&svc, due).await, Utc::now()) }).await;
+        let outcome =
+            scheduler.try_run_due(now, |due| async move { (run_scheduled(&svc, due).await, Utc::now()) }).await;
         match &outcome {
             Outcome::NotDue { .. } => {}
             Outcome::Succeeded { due, next } => {
