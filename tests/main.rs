@@ -1,1 +1,4 @@
 //! The one integration-test binary (each extra binary would link the bundled DuckDB again).
+
+mod cli;
+mod ingest;
