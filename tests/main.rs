@@ -4,4 +4,5 @@ mod cli;
 mod ingest;
 mod schedule;
 mod testkit;
+mod warehouse;
 mod web;
