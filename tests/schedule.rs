@@ -65,7 +65,7 @@ fn settings_for(data_dir: &Path, url: &str) -> Settings {
 fn crimewatch(data_dir: &Path, url: &str, config: &Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.arg("--data-dir").arg(data_dir).arg("--socrata-url").arg(url).arg("--config").arg(config);
-    cmd.env_remove("CRIMEWATCH_ADMIN_TOKEN").env_remove("SODA_APP_TOKEN").env("RUST_LOG", "crimewatch=info");
+    cmd.env_remove("CRIMEWATCH_ADMIN_TOKEN").env_remove("SODA_APP_TOKEN").env("RUST_LOG", "crimewatch=warn");
     cmd
 }
 

@@ -239,10 +239,16 @@ pub(crate) async fn wait_for_stop(stop: &mut watch::Receiver<bool>) {
     }
 }
 
-/// Whether trying again later may help: the source stage's failures are about the network and the remote
-/// server (its own retries already ran out); lake and warehouse failures would repeat the same way.
+/// Whether trying again later may help: the source was unreachable, kept failing or throttling (its own
+/// retries ran out), answered 5xx/429, or changed during the run. A changed schema, bad settings, and lake or
+/// warehouse failures would fail the same way again.
 fn is_transient(e: &PipelineError) -> bool {
-    matches!(e, PipelineError::Source(_))
+    use crate::source::SourceError as S;
+    match e {
+        PipelineError::Source(S::GaveUp { .. } | S::CountMismatch { .. } | S::BadResponse { .. }) => true,
+        PipelineError::Source(S::Rejected { status, .. }) => *status >= 500 || *status == 429,
+        _ => false,
+    }
 }
 
 /// An error and its causes on one line.
