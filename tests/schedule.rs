@@ -5,6 +5,8 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as ChronoDuration, Utc};
@@ -70,16 +72,20 @@ fn crimewatch(data_dir: &Path, url: &str, config: &Path) -> Command {
 }
 
 /// A TCP server that accepts connections and never answers: a source that hangs, so a run stays in ingest.
-fn black_hole() -> String {
+/// Returns its URL and the number of connections it has accepted.
+fn black_hole() -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for stream in listener.incoming().flatten() {
             held.push(stream);
+            counter.fetch_add(1, Ordering::SeqCst);
         }
     });
-    url
+    (url, accepted)
 }
 
 fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
@@ -198,7 +204,7 @@ fn cli_run_waits_for_the_lock_then_fails_naming_the_holder() {
 fn killed_lock_holder_leaves_no_stale_lock() {
     let dir = temp_dir("stale");
     let config = write_config(&dir, "");
-    let hang = black_hole();
+    let (hang, _) = black_hole();
     let mut child =
         crimewatch(&dir, &hang, &config).arg("run").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let pid = child.id();
@@ -224,12 +230,13 @@ fn killed_lock_holder_leaves_no_stale_lock() {
 fn sigterm_during_a_scheduled_run_records_it_abandoned_and_exits_cleanly() {
     let dir = temp_dir("sigterm");
     let config = write_config(&dir, "");
-    let hang = black_hole();
+    let (hang, connections) = black_hole();
     let mut cmd = crimewatch(&dir, &hang, &config);
     cmd.args(["serve", "--addr", "127.0.0.1:0", "--schedule", "*/2 * * * * *"]);
     let server = Server::spawn(cmd);
-    wait_until("a scheduled run to start", Duration::from_secs(30), || {
+    wait_until("a scheduled run to start ingesting", Duration::from_secs(30), || {
         ledger_lines(&dir).iter().any(|l| l["event"] == "started" && l["trigger"] == "schedule")
+            && connections.load(Ordering::SeqCst) > 0
     });
     let status = server.sigterm_and_wait();
     assert!(status.success(), "serve exits 0 after SIGTERM, got {status:?}");
@@ -248,7 +255,7 @@ async fn scheduled_run_killed_then_restart_converges() {
     let dir = temp_dir("kill9");
     let config = write_config(&dir, "");
     let soda = SodaServer::start(DATASET, small_rows(11));
-    let hang = black_hole();
+    let (hang, _) = black_hole();
 
     // First life: the scheduled run hangs on the source, and the process is killed in the middle of it.
     let mut cmd = crimewatch(&dir, &hang, &config);
@@ -476,5 +483,39 @@ async fn up_on_a_fresh_data_dir_fetches_builds_serves_and_runs_again_on_schedule
     let n = after["runs"].as_array().unwrap().len();
     assert!(n >= 2, "the ledger read back after the restart: {after:#}");
     assert!(after["runs"].as_array().unwrap().iter().all(|r| r["status"] != "running"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_with_an_unreachable_source_says_so_and_serves_anyway() {
+    let dir = temp_dir("unreachable");
+    let config = write_config(&dir, "");
+    // A port nobody listens on: bind, note the port, close.
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let err_path = dir.join("stderr.txt");
+    let mut cmd = crimewatch(&dir, &closed, &config);
+    cmd.args(["up", "--addr", "127.0.0.1:0"]).stderr(std::fs::File::create(&err_path).unwrap());
+    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let port = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout).lines().map_while(Result::ok).find_map(|l| {
+            l.split("serving http://127.0.0.1:").nth(1).and_then(|r| r.split('/').next()?.parse::<u16>().ok())
+        })
+    })
+    .await
+    .unwrap()
+    .expect("up serves even though the first run failed");
+    let stderr = std::fs::read_to_string(&err_path).unwrap();
+    for needle in ["could not be read", &closed, "crimewatch import FILE", "--socrata-url"] {
+        assert!(stderr.contains(needle), "{needle:?} missing from: {stderr}");
+    }
+    let body = get_json(&format!("http://127.0.0.1:{port}/api/runs")).await;
+    assert_eq!(body["runs"][0]["status"], "failed", "{body:#}");
+    assert_eq!(body["runs"][0]["trigger"], "cli");
+    let _ = child.kill();
+    let _ = child.wait();
     std::fs::remove_dir_all(dir).ok();
 }
