@@ -519,3 +519,30 @@ async fn up_with_an_unreachable_source_says_so_and_serves_anyway() {
     let _ = child.wait();
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn cli_run_ingests_builds_and_is_on_record() {
+    let dir = temp_dir("clirun");
+    let config = write_config(&dir, "");
+    let soda = SodaServer::start(DATASET, small_rows(15));
+    let out = crimewatch(&dir, &soda.url(), &config).args(["--json", "run"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    assert_eq!(report["ingest"]["months_added"].as_array().map(Vec::len), Some(3), "{report:#}");
+    assert_eq!(report["ingest"]["rows_written"], 300);
+    assert_eq!(report["build"]["published"], true);
+    assert_eq!(report["build"]["tests_failed"], 0);
+    let runs = runs_json(&dir, &config);
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 1);
+    let run = &runs["runs"][0];
+    assert_eq!((run["trigger"].as_str(), run["status"].as_str()), (Some("cli"), Some("succeeded")));
+    assert_eq!(run["run_id"], report["run_id"]);
+    assert_eq!(run["rows_written"], 300);
+    assert_eq!(run["requests"].as_u64(), Some(soda.request_count() as u64), "the ledger counts every request made");
+    // The table form names the run too.
+    let table = crimewatch(&dir, &soda.url(), &config).arg("runs").output().unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains(report["run_id"].as_str().unwrap()) && text.contains("succeeded"), "{text}");
+    std::fs::remove_dir_all(dir).ok();
+}
