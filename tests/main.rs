@@ -1,1 +1,2 @@
 //! The one integration-test binary (each extra binary would link the bundled DuckDB again).
+mod testkit;
