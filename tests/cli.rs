@@ -32,7 +32,17 @@ fn bad_month_flags_are_named_with_the_expected_format() {
     fails_saying(&crimewatch(&dir, &["ingest", "--bogus"]), &["--bogus"]);
     let out = crimewatch(
         &dir,
-        &["--data-dir", dir.join("d").to_str().unwrap(), "--socrata-url", "http://127.0.0.1:9", "ingest", "--since", "2024-05", "--until", "2024-01"],
+        &[
+            "--data-dir",
+            dir.join("d").to_str().unwrap(),
+            "--socrata-url",
+            "http://127.0.0.1:9",
+            "ingest",
+            "--since",
+            "2024-05",
+            "--until",
+            "2024-01",
+        ],
     );
     fails_saying(&out, &["--since 2024-05 is after --until 2024-01"]);
 }

@@ -96,7 +96,10 @@ impl World {
                 if p.is_dir() {
                     walk(root, &p, out);
                 } else {
-                    out.insert(p.strip_prefix(root).unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap());
+                    out.insert(
+                        p.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
+                        std::fs::read(&p).unwrap(),
+                    );
                 }
             }
         }
@@ -378,7 +381,11 @@ fn late_report_in_old_month_is_refetched() {
     server.reset_log();
     let s = w.ingest(&RANGE);
     assert_eq!(months(&s, "months_changed"), ["2024-02"]);
-    assert!(server.requests().iter().filter(|r| r.kind == RequestKind::Page).all(|r| r.path_and_query.contains("2024-02")));
+    assert!(server
+        .requests()
+        .iter()
+        .filter(|r| r.kind == RequestKind::Page)
+        .all(|r| r.path_and_query.contains("2024-02")));
     assert_lake_equals(&w, &rows, "2024-01", "2024-06");
     assert!(w.lake_rows().iter().any(|r| r.offense_id == "99999999901"));
 }
@@ -500,13 +507,14 @@ fn kill_during_a_month_swap_then_rerun_converges() {
         // Readers still see whole months: exactly one Parquet file per month folder, every row readable.
         for e in std::fs::read_dir(w.lake().join("spd_crime")).unwrap() {
             let p = e.unwrap().path();
-            let n = std::fs::read_dir(&p).unwrap().filter(|f| {
-                f.as_ref().unwrap().file_name().to_string_lossy().ends_with(".parquet")
-            });
+            let n = std::fs::read_dir(&p)
+                .unwrap()
+                .filter(|f| f.as_ref().unwrap().file_name().to_string_lossy().ends_with(".parquet"));
             assert_eq!(n.count(), 1, "{step}: {}", p.display());
         }
         let seen = w.lake_rows();
-        let (a, b) = (expected_rows(&pull1, "soda", "2022-01", "2022-12"), expected_rows(&pull2, "soda", "2022-01", "2022-12"));
+        let (a, b) =
+            (expected_rows(&pull1, "soda", "2022-01", "2022-12"), expected_rows(&pull2, "soda", "2022-01", "2022-12"));
         for month in seen.iter().map(|r| r.report_month.clone()).collect::<BTreeSet<_>>() {
             let got: Vec<_> = without_ids(seen.clone()).into_iter().filter(|r| r.report_month == month).collect();
             let old: Vec<_> = a.iter().filter(|r| r.report_month == month).cloned().collect();
@@ -561,7 +569,9 @@ fn app_token_is_sent_and_never_printed() {
     let out = w.run(&["ingest", "--since", "2024-01", "--until", "2024-02"], &[]);
     assert!(!out.status.success(), "without the token the server refuses");
     assert!(String::from_utf8_lossy(&out.stderr).contains("SODA_APP_TOKEN"), "{}", text(&out));
-    for args in [vec!["-vv", "ingest", "--since", "2024-01", "--until", "2024-02"], vec!["-vv", "--json", "ingest", "--full"]] {
+    for args in
+        [vec!["-vv", "ingest", "--since", "2024-01", "--until", "2024-02"], vec!["-vv", "--json", "ingest", "--full"]]
+    {
         server.reset_log();
         let out = w.run(&args, &[("SODA_APP_TOKEN", token), ("RUST_LOG", "trace")]);
         assert!(out.status.success(), "{}", text(&out));
