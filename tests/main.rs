@@ -1,2 +1,5 @@
 //! The one integration-test binary (each extra binary would link the bundled DuckDB again).
+
+mod cli;
+mod ingest;
 mod testkit;
