@@ -89,14 +89,22 @@ pub struct IngestSummary {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct BuildSummary {
     pub models: usize,
+    pub seeds: usize,
     pub tests_passed: usize,
     pub tests_warned: usize,
     pub tests_failed: usize,
+    /// Rows in the lake's month files.
+    pub lake_rows: u64,
     pub fact_rows: u64,
+    /// Lake rows not in the fact table (no offense_id, or an older version of an offense_id).
+    pub excluded_rows: u64,
     pub seconds: f64,
     pub published: bool,
     pub warehouse: PathBuf,
+    /// Warn-severity tests that found rows, one line each with the count and sample rows.
     pub warnings: Vec<String>,
+    /// Every data test with its outcome.
+    pub tests: Vec<crate::warehouse::TestResult>,
 }
 
 /// A pipeline run failed; the variant says which stage.

@@ -6,18 +6,35 @@ use crate::settings::SettingsError;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WarehouseConfig {
-    /// Months before the current one that SPD is still revising; flagged provisional in the marts.
+    /// Months before the newest lake month that SPD is still revising; flagged provisional in the marts
+    /// (the dbt project's `provisional_months` var).
     pub provisional_months: u32,
+    /// DuckDB's memory cap for a build, in MB; beyond it DuckDB spills to a folder next to the candidate file.
+    pub memory_limit_mb: u32,
 }
 
 impl Default for WarehouseConfig {
     fn default() -> Self {
-        WarehouseConfig { provisional_months: 2 }
+        WarehouseConfig { provisional_months: 2, memory_limit_mb: 384 }
     }
 }
 
 impl WarehouseConfig {
     pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.provisional_months > 36 {
+            return Err(SettingsError::Invalid {
+                key: "warehouse.provisional_months",
+                value: self.provisional_months.to_string(),
+                reason: "must be 0..=36 (months before the newest lake month that SPD still revises)".into(),
+            });
+        }
+        if self.memory_limit_mb < 64 {
+            return Err(SettingsError::Invalid {
+                key: "warehouse.memory_limit_mb",
+                value: self.memory_limit_mb.to_string(),
+                reason: "must be at least 64 (DuckDB needs room for one month's rows)".into(),
+            });
+        }
         Ok(())
     }
 }

@@ -1,3 +1,110 @@
+//! Errors of the warehouse stage. Each variant says whose fault it is (the lake's data, the project's SQL, the
+//! machine) and what to do; none of them touches the published warehouse.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// A data test whose failing rows stopped the publish.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedTest {
+    /// The test's name, as dbt names it (e.g. `unique_fct_offenses_offense_id`).
+    pub name: String,
+    /// What it checks (`unique` on `fct_offenses.offense_id`, or the singular test's file).
+    pub checks: String,
+    /// Rows the test query returned.
+    pub failing_rows: u64,
+    /// A few of those rows, as `column=value` lists.
+    pub sample_rows: Vec<String>,
+}
+
+impl fmt::Display for FailedTest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {} failing row(s)", self.name, self.checks, self.failing_rows)?;
+        for row in &self.sample_rows {
+            write!(f, "\n      {row}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The failed tests of one build, printed one per line.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedTests(pub Vec<FailedTest>);
+
+impl fmt::Display for FailedTests {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for t in &self.0 {
+            write!(f, "\n  - {t}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Errors of the warehouse stage.
 #[derive(Debug, thiserror::Error)]
-pub enum WarehouseError {}
+pub enum WarehouseError {
+    /// No lake to build from.
+    #[error("no lake at {lake}: {reason}\n  run `crimewatch ingest` (or `crimewatch import <export.csv>`) first")]
+    LakeMissing { lake: PathBuf, reason: String },
+
+    /// A path the SQL must quote cannot be quoted safely.
+    #[error("the path {path} contains a single quote, which the SQL that reads the lake cannot quote; use a data dir without one")]
+    UnquotablePath { path: PathBuf },
+
+    /// The embedded dbt project is malformed (a bug in `transform/`, caught by the tests).
+    #[error("transform project: {file}: {message}")]
+    Project { file: String, message: String },
+
+    /// A model, test or source refers to something that does not exist, or the refs form a cycle.
+    #[error("transform project: {message}")]
+    Graph { message: String },
+
+    /// Rendering a model's Jinja failed.
+    #[error("transform project: cannot render {file}: {message}")]
+    Render { file: String, message: String },
+
+    /// DuckDB rejected a model's, seed's or test's SQL, or failed reading the lake.
+    #[error("building {node} failed: {source}\n  if the message names a lake file, the lake is damaged: run `crimewatch ingest --full`; otherwise the SQL of {node} needs fixing")]
+    Sql {
+        node: String,
+        #[source]
+        source: duckdb::Error,
+    },
+
+    /// Data tests with error severity failed; the candidate was removed and the published file left alone.
+    #[error("{count} data test(s) failed, so nothing was published; {warehouse} is unchanged:{failures}\n  fix the lake rows the samples show (or the model the test guards), then run `crimewatch build` again", count = failures.0.len())]
+    DataTestsFailed { warehouse: PathBuf, failures: FailedTests },
+
+    /// Creating, syncing or renaming the candidate file failed.
+    #[error("cannot {action} {path}: {source}\n  check free disk space and permissions of the data dir")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// DuckDB left a write-ahead log next to the closed candidate (the checkpoint did not complete).
+    #[error("the candidate {path} still has a write-ahead log after closing; not publishing a file that depends on it (likely a bug; run build again)")]
+    CandidateNotCheckpointed { path: PathBuf },
+}
+
+impl WarehouseError {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> WarehouseError {
+        WarehouseError::Io { action, path: path.into(), source }
+    }
+
+    pub(crate) fn sql(node: impl Into<String>, source: duckdb::Error) -> WarehouseError {
+        WarehouseError::Sql { node: node.into(), source }
+    }
+
+    /// The failed tests, when this is a data-test failure.
+    pub fn failed_tests(&self) -> Option<&[FailedTest]> {
+        match self {
+            WarehouseError::DataTestsFailed { failures, .. } => Some(&failures.0),
+            _ => None,
+        }
+    }
+}
