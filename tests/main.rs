@@ -2,5 +2,7 @@
 
 mod cli;
 mod ingest;
+mod schedule;
 mod testkit;
 mod warehouse;
+mod web;

@@ -1,7 +1,99 @@
+//! `crimewatch runs`: the run ledger, newest first (a table, or with `--json` the `GET /api/runs` body).
+
 use std::process::ExitCode;
 
-use crate::cli::{Context, RunsArgs};
+use anyhow::Context as _;
+use chrono::Utc;
+use crimewatch::schedule::api::RunsResponse;
+use crimewatch::schedule::{Ledger, RunRecord};
 
-pub fn execute(_ctx: &Context, _args: &RunsArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("runs is being built")
+use crate::cli::{Context, RunsArgs};
+use crate::commands::run::human_bytes;
+
+pub fn execute(ctx: &Context, args: &RunsArgs) -> anyhow::Result<ExitCode> {
+    let settings = &ctx.settings;
+    let ledger = Ledger::new(&settings.data_dir);
+    let runs: Vec<RunRecord> = ledger.runs()?.into_iter().take(args.limit).collect();
+    // The next fire time as this config reads it; it happens only while `serve`/`up` keeps the schedule.
+    let next_run = settings.schedule.schedule().context("invalid [schedule] settings")?.next_after(Utc::now());
+    let body = RunsResponse {
+        next_run,
+        schedule: settings.schedule.cron.clone(),
+        timezone: settings.schedule.timezone.clone(),
+        runs,
+    };
+    if ctx.json {
+        println!("{}", serde_json::to_string_pretty(&body)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if body.runs.is_empty() {
+        println!("no runs recorded yet in {}", ledger.path().display());
+    } else {
+        print_table(&body.runs);
+    }
+    if let Some(next) = body.next_run {
+        println!(
+            "\nschedule `{}` ({}): next run {} (while `crimewatch serve` or `crimewatch up` is running)",
+            body.schedule,
+            body.timezone,
+            next.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(runs: &[RunRecord]) {
+    let header = [
+        "RUN",
+        "TRIGGER",
+        "STARTED (UTC)",
+        "TOOK",
+        "STATUS",
+        "MONTHS +/~/-",
+        "ROWS",
+        "REQ",
+        "BYTES",
+        "TESTS ok/warn/fail",
+        "ERROR",
+    ];
+    let rows: Vec<[String; 11]> = runs
+        .iter()
+        .map(|r| {
+            let took = r.finished_at.map_or_else(
+                || "-".to_string(),
+                |f| format!("{:.0} s", (f - r.started_at).num_milliseconds() as f64 / 1000.0),
+            );
+            let mut error = r.error.clone().unwrap_or_default().replace('\n', " ");
+            if error.chars().count() > 60 {
+                error = format!("{}...", error.chars().take(57).collect::<String>());
+            }
+            [
+                r.run_id.clone(),
+                r.trigger.to_string(),
+                r.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                took,
+                if r.will_retry { format!("{} (will retry)", r.status) } else { r.status.to_string() },
+                format!("{}/{}/{}", r.months_added, r.months_changed, r.months_deleted),
+                r.rows_written.to_string(),
+                r.requests.to_string(),
+                human_bytes(r.bytes),
+                format!("{}/{}/{}", r.tests_passed, r.tests_warned, r.tests_failed),
+                error,
+            ]
+        })
+        .collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let parts: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("{}", parts.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in &rows {
+        line(row.iter().map(String::as_str).collect());
+    }
 }

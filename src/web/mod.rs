@@ -1,7 +1,21 @@
 //! Web stage: the JSON API and the dashboard page, served from the published warehouse (read-only).
+//!
+//! Requests are parsed into [`filters`] (closed enums), answered from the marts by [`queries`] (SQL in `sql/`,
+//! bound parameters only) through the current [`published`] generation — which follows the publisher's
+//! rename-over without a restart — and cached per generation. The page ([`assets`]) uses only this API.
 
+mod api;
+mod assets;
 mod config;
 mod error;
+mod filters;
+mod geo;
+mod published;
+mod queries;
+mod startup;
 
+pub use api::AppState;
 pub use config::WebConfig;
 pub use error::WebError;
+pub use geo::polygon_for;
+pub use startup::{router, Application};

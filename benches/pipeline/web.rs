@@ -1,0 +1,143 @@
+//! Web section of `cargo bench --bench pipeline`: API latency at 32 concurrent clients and the time to a fully
+//! drawn page in headless Chromium, on a data dir whose published warehouse holds ~1.2M generated rows.
+//! Targets: p99 ≤ 25 ms per endpoint, page ≤ 1.5 s. Each figure is the median of 3 runs (a fresh server each).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crimewatch::settings::Settings;
+use crimewatch::web::Application;
+
+const CLIENTS: usize = 32;
+const REQUESTS_PER_CLIENT: usize = 60;
+const RUNS: usize = 3;
+
+const ENDPOINTS: &[&str] = &[
+    "/api/health",
+    "/api/trend",
+    "/api/areas?level=neighborhood",
+    "/api/areas?level=beat",
+    "/api/offenses",
+    "/api/heatmap",
+];
+
+/// The filter variants each client cycles through (what people click: categories, axes, ranges, an area).
+fn variants() -> Vec<String> {
+    let mut out = Vec::new();
+    for category in ["all", "violent", "property", "other"] {
+        for axis in ["occurred", "reported"] {
+            for extra in ["", "&area_level=precinct&area=North"] {
+                out.push(format!("category={category}&axis={axis}{extra}"));
+            }
+        }
+    }
+    out
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs.get(xs.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+async fn serve(data_dir: &Path, cache: bool) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let mut settings = Settings::for_data_dir(data_dir, "http://127.0.0.1:9");
+    if !cache {
+        settings.web.cache_max_entries = 0;
+    }
+    let app = Application::build(&settings, "127.0.0.1:0", axum::Router::new()).await.expect("bind");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    (base, tx)
+}
+
+/// One run: every client requests `endpoint` with the variants in turn; returns (p50, p99) in milliseconds.
+async fn load(base: &str, endpoint: &str) -> (f64, f64) {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(CLIENTS).build().expect("client");
+    let variants = Arc::new(variants());
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let (client, variants) = (client.clone(), Arc::clone(&variants));
+        let sep = if endpoint.contains('?') { '&' } else { '?' };
+        let prefix = format!("{base}{endpoint}{sep}");
+        let health = endpoint == "/api/health";
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(REQUESTS_PER_CLIENT);
+            for i in 0..REQUESTS_PER_CLIENT {
+                let url = if health { prefix.trim_end_matches('?').to_string() } else { format!("{prefix}{}", variants[(c + i) % variants.len()]) };
+                let t = Instant::now();
+                let resp = client.get(&url).send().await.expect("request");
+                assert!(resp.status().is_success(), "{url}: {}", resp.status());
+                resp.bytes().await.expect("body");
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("client task"));
+    }
+    all.sort_by(f64::total_cmp);
+    (percentile(&all, 0.5), percentile(&all, 0.99))
+}
+
+fn page_load(base: &str) -> Vec<f64> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/pageload.mjs");
+    let out = std::process::Command::new("node").arg(script).arg(base).arg(RUNS.to_string()).output().expect("node");
+    assert!(out.status.success(), "pageload.mjs failed: {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("pageload JSON");
+    v["runs_ms"].as_array().expect("runs_ms").iter().filter_map(|x| x.as_f64()).collect()
+}
+
+/// Prints the web figures for the warehouse published in `data_dir` and returns them as (name, value, target).
+pub fn run(data_dir: &Path) -> Vec<(String, f64, f64)> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let mut figures = Vec::new();
+    rt.block_on(async {
+        println!("web: API latency, {CLIENTS} concurrent clients x {REQUESTS_PER_CLIENT} requests, {} filter variants, median of {RUNS} runs (fresh server each)", variants().len());
+        println!("  {:<34} {:>9} {:>9}   {:>12} {:>12}", "endpoint", "p50 ms", "p99 ms", "nocache p50", "nocache p99");
+        for endpoint in ENDPOINTS {
+            let mut p50s = Vec::new();
+            let mut p99s = Vec::new();
+            let mut raw50 = Vec::new();
+            let mut raw99 = Vec::new();
+            for _ in 0..RUNS {
+                let (base, stop) = serve(data_dir, true).await;
+                let (p50, p99) = load(&base, endpoint).await;
+                p50s.push(p50);
+                p99s.push(p99);
+                let _ = stop.send(());
+                let (base, stop) = serve(data_dir, false).await;
+                let (p50, p99) = load(&base, endpoint).await;
+                raw50.push(p50);
+                raw99.push(p99);
+                let _ = stop.send(());
+            }
+            let (p50, p99) = (median(p50s), median(p99s));
+            println!("  {endpoint:<34} {p50:>9.2} {p99:>9.2}   {:>12.2} {:>12.2}", median(raw50), median(raw99));
+            figures.push((format!("web {endpoint} p50 ms"), p50, f64::NAN));
+            figures.push((format!("web {endpoint} p99 ms"), p99, 25.0));
+            figures.push((format!("web {endpoint} p99 ms without cache"), median(raw99), f64::NAN));
+        }
+        let (base, stop) = serve(data_dir, true).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let runs = tokio::task::spawn_blocking(move || page_load(&base)).await.expect("page load task");
+        let _ = stop.send(());
+        let ms = median(runs.clone());
+        println!("web: time to a fully drawn page (headless Chromium, fresh profile): median {ms:.0} ms of {runs:?} (target <= 1500 ms)");
+        figures.push(("web page fully drawn ms".to_string(), ms, 1500.0));
+    });
+    figures
+}

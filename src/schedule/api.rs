@@ -1,0 +1,140 @@
+//! `GET /api/runs` (the ledger and the next scheduled run) and `POST /api/runs` (start a run now).
+//!
+//! The trigger needs `Authorization: Bearer <CRIMEWATCH_ADMIN_TOKEN>`; with the variable unset it is disabled
+//! (403 saying how to enable it). The token is compared in constant time and never logged.
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use super::ledger::{Ledger, RunRecord, Trigger};
+use super::service::RunService;
+use super::ScheduleError;
+use crate::settings::Secret;
+
+/// The environment variable holding the admin token for `POST /api/runs`.
+pub const ADMIN_TOKEN_ENV: &str = "CRIMEWATCH_ADMIN_TOKEN";
+
+/// What the `/api/runs` handlers need.
+#[derive(Clone)]
+pub struct RunsApi {
+    pub service: RunService,
+    /// `None` disables `POST /api/runs`.
+    pub admin_token: Option<Secret>,
+    /// The scheduler's next wake-up; `None` when no schedule is kept.
+    pub next_run: watch::Receiver<Option<DateTime<Utc>>>,
+}
+
+impl RunsApi {
+    /// Reads the admin token from [`ADMIN_TOKEN_ENV`] (empty counts as unset).
+    pub fn admin_token_from_env() -> Option<Secret> {
+        std::env::var(ADMIN_TOKEN_ENV).ok().filter(|t| !t.trim().is_empty()).map(|t| Secret::new(t.trim()))
+    }
+}
+
+/// The body of `GET /api/runs` and of `crimewatch runs --json` (the dashboard reads these names).
+#[derive(Debug, Serialize)]
+pub struct RunsResponse {
+    pub next_run: Option<DateTime<Utc>>,
+    pub schedule: String,
+    pub timezone: String,
+    pub runs: Vec<RunRecord>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    limit: Option<usize>,
+}
+
+/// The `/api/runs` routes with their state applied, ready to merge into the web app.
+pub fn router(api: RunsApi) -> Router {
+    Router::new().route("/api/runs", get(list).post(trigger)).with_state(api)
+}
+
+async fn list(State(api): State<RunsApi>, Query(params): Query<ListParams>) -> Response {
+    let limit = params.limit.unwrap_or(50).clamp(1, 1000);
+    let ledger = Ledger::new(&api.service.settings().data_dir);
+    let runs = match tokio::task::spawn_blocking(move || ledger.runs()).await {
+        Ok(Ok(runs)) => runs,
+        Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("reading the run ledger failed: {e}")),
+    };
+    let schedule = &api.service.settings().schedule;
+    let body = RunsResponse {
+        next_run: *api.next_run.borrow(),
+        schedule: schedule.cron.clone(),
+        timezone: schedule.timezone.clone(),
+        runs: runs.into_iter().take(limit).collect(),
+    };
+    Json(body).into_response()
+}
+
+async fn trigger(State(api): State<RunsApi>, headers: HeaderMap) -> Response {
+    let Some(expected) = &api.admin_token else {
+        return error(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "manual runs are disabled: set {ADMIN_TOKEN_ENV} in the server's environment (for systemd, in the \
+                 EnvironmentFile named in deploy/crimewatch.service), restart, and send `Authorization: Bearer <token>`"
+            ),
+        );
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    let authorised = given.is_some_and(|g| constant_time_eq(g.as_bytes(), expected.expose().as_bytes()));
+    if !authorised {
+        let mut resp = error(
+            StatusCode::UNAUTHORIZED,
+            &format!("missing or wrong bearer token: send `Authorization: Bearer <token>` with the value of {ADMIN_TOKEN_ENV}"),
+        );
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        return resp;
+    }
+    match api.service.start_in_background(Trigger::Manual).await {
+        Ok(run_id) => {
+            tracing::info!(stage = "schedule", run_id = %run_id, "manual run started over HTTP");
+            (StatusCode::ACCEPTED, Json(serde_json::json!({ "run_id": run_id, "status": "running" }))).into_response()
+        }
+        Err(e @ ScheduleError::LockBusy { .. }) => error(StatusCode::CONFLICT, &e.to_string()),
+        Err(e @ ScheduleError::ShuttingDown) => error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+/// Compares without an early exit, so the time taken does not reveal how much of a guess was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= usize::from(x ^ y);
+    }
+    std::hint::black_box(diff) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn token_comparison_needs_every_byte_and_the_length() {
+        assert!(constant_time_eq(b"s3cret-token", b"s3cret-token"));
+        assert!(!constant_time_eq(b"s3cret-token", b"s3cret-tokeN"));
+        assert!(!constant_time_eq(b"s3cret-token", b"s3cret-toke"));
+        assert!(!constant_time_eq(b"", b"x"));
+        assert!(!constant_time_eq(b"s3cret-token\0", b"s3cret-token"));
+    }
+}

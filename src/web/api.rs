@@ -1,0 +1,166 @@
+//! The JSON API handlers. Each parses its parameters ([`Filters`]), then answers from the response cache of the
+//! current warehouse generation or runs its mart query on a pooled read-only connection.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use super::filters::{parse_level, AreaLevel, Filters, Format};
+use super::published::{Cached, Generation, Published};
+use super::queries::{self, Range};
+use super::WebError;
+
+/// Shared by every handler: the published warehouse and the limit on concurrent DuckDB queries.
+#[derive(Clone)]
+pub struct AppState {
+    published: Arc<Published>,
+    permits: Arc<Semaphore>,
+}
+
+type Params = Query<Vec<(String, String)>>;
+
+impl AppState {
+    /// Serves `DATA_DIR/warehouse.duckdb` (which may not exist yet).
+    pub fn new(settings: &crate::settings::Settings) -> AppState {
+        AppState::for_warehouse(
+            settings.data_dir.join("warehouse.duckdb"),
+            settings.web.max_concurrent_queries,
+            settings.web.cache_max_entries,
+        )
+    }
+
+    /// Serves the warehouse at `path` (tests and benchmarks point this anywhere).
+    pub fn for_warehouse(path: std::path::PathBuf, max_concurrent_queries: usize, cache_max_entries: usize) -> AppState {
+        AppState {
+            published: Arc::new(Published::new(path, cache_max_entries)),
+            permits: Arc::new(Semaphore::new(max_concurrent_queries.max(1))),
+        }
+    }
+
+    /// Answers `key` from the cache of the current generation, or runs `produce` (blocking) and caches its body.
+    async fn respond<F>(&self, key: String, csv_name: Option<&'static str>, produce: F) -> Result<Response, WebError>
+    where
+        F: FnOnce(&Generation) -> Result<Cached, WebError> + Send + 'static,
+    {
+        if let Some((generation, hit)) = self.published.peek(&key) {
+            return Ok(finish(generation, hit, csv_name));
+        }
+        let _permit = self.permits.acquire().await.map_err(|e| WebError::Task(e.to_string()))?;
+        let published = Arc::clone(&self.published);
+        let (generation, cached) = tokio::task::spawn_blocking(move || -> Result<(u64, Cached), WebError> {
+            let g = published.current()?;
+            if let Some(hit) = g.cached(&key) {
+                return Ok((g.id, hit));
+            }
+            let fresh = produce(&g)?;
+            g.store(key, fresh.clone());
+            Ok((g.id, fresh))
+        })
+        .await
+        .map_err(|e| WebError::Task(e.to_string()))??;
+        Ok(finish(generation, cached, csv_name))
+    }
+}
+
+fn finish(generation: u64, cached: Cached, csv_name: Option<&'static str>) -> Response {
+        let mut resp = (
+            [(header::CONTENT_TYPE, HeaderValue::from_static(cached.content_type))],
+            cached.body,
+        )
+            .into_response();
+        let headers = resp.headers_mut();
+        headers.insert("x-warehouse-generation", HeaderValue::from(generation));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        if let (Some(name), true) = (csv_name, cached.content_type.starts_with("text/csv")) {
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"crimewatch-{name}.csv\"")) {
+                headers.insert(header::CONTENT_DISPOSITION, v);
+            }
+        }
+        resp
+}
+
+fn render<T: Serialize>(rows: &[T], format: Format) -> Result<Cached, WebError> {
+    match format {
+        Format::Json => {
+            let body = serde_json::to_vec(rows).map_err(|e| WebError::Task(format!("JSON encoding: {e}")))?;
+            Ok(Cached { content_type: "application/json", body: Bytes::from(body) })
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            for row in rows {
+                w.serialize(row).map_err(|e| WebError::Task(format!("CSV encoding: {e}")))?;
+            }
+            let body = w.into_inner().map_err(|e| WebError::Task(format!("CSV encoding: {e}")))?;
+            Ok(Cached { content_type: "text/csv; charset=utf-8", body: Bytes::from(body) })
+        }
+    }
+}
+
+/// Resolves the range (defaults from the data's bounds) and runs `query`; an empty range gives an empty table.
+fn chart<T: Serialize>(
+    g: &Generation,
+    name: &'static str,
+    filters: &Filters,
+    query: impl FnOnce(&duckdb::Connection, Range) -> duckdb::Result<Vec<T>>,
+) -> Result<Cached, WebError> {
+    let bounds = g.bounds()?;
+    let rows = match Range::resolve(&bounds, filters)? {
+        Some(range) => g.with_conn(name, |c| query(c, range))?,
+        None => Vec::new(),
+    };
+    render(&rows, filters.format)
+}
+
+pub async fn health(State(state): State<AppState>) -> Result<Response, WebError> {
+    state
+        .respond("health".into(), None, |g| {
+            let bounds = g.bounds()?;
+            let h = queries::health(g, &bounds)?;
+            let body = serde_json::to_vec(&h).map_err(|e| WebError::Task(format!("JSON encoding: {e}")))?;
+            Ok(Cached { content_type: "application/json", body: Bytes::from(body) })
+        })
+        .await
+}
+
+pub async fn trend(State(state): State<AppState>, Query(q): Params) -> Result<Response, WebError> {
+    let f = Filters::parse(&q, &[])?;
+    let key = format!("trend|{f:?}");
+    state.respond(key, Some("trend"), move |g| chart(g, "trend", &f, |c, r| queries::trend(c, r, &f))).await
+}
+
+pub async fn areas(State(state): State<AppState>, Query(q): Params) -> Result<Response, WebError> {
+    let f = Filters::parse(&q, &["level"])?;
+    let level = match q.iter().find(|(k, _)| k == "level").map(|(_, v)| v.as_str()) {
+        None | Some("") => AreaLevel::Neighborhood,
+        Some(v) => parse_level("level", v)?,
+    };
+    let key = format!("areas|{level:?}|{f:?}");
+    state.respond(key, Some("areas"), move |g| chart(g, "areas", &f, |c, r| queries::areas(c, r, &f, level))).await
+}
+
+pub async fn offenses(State(state): State<AppState>, Query(q): Params) -> Result<Response, WebError> {
+    let f = Filters::parse(&q, &[])?;
+    let key = format!("offenses|{f:?}");
+    state.respond(key, Some("offenses"), move |g| chart(g, "offenses", &f, |c, r| queries::offenses(c, r, &f))).await
+}
+
+pub async fn heatmap(State(state): State<AppState>, Query(q): Params) -> Result<Response, WebError> {
+    let f = Filters::parse(&q, &[])?;
+    let key = format!("heatmap|{f:?}");
+    state.respond(key, Some("heatmap"), move |g| chart(g, "heatmap", &f, |c, r| queries::heatmap(c, r, &f))).await
+}
+
+/// Unmatched routes. `GET /api/runs` lands here only when no `extra` router (the scheduler's) serves it: then the
+/// ledger is empty and no run is scheduled by this process, which the page shows quietly.
+pub async fn fallback(method: Method, uri: Uri) -> Response {
+    if method == Method::GET && uri.path() == "/api/runs" {
+        let body = serde_json::json!({ "next_run": null, "schedule": null, "timezone": null, "runs": [] });
+        return axum::Json(body).into_response();
+    }
+    WebError::NotFound { path: uri.path().to_string() }.into_response()
+}

@@ -1,0 +1,304 @@
+// The dashboard: reads the view from the URL, fetches the JSON API, draws the charts, writes the view back.
+// The page uses nothing but /api/* (see the README's API reference).
+"use strict";
+
+(() => {
+  const { fmt, pct, esc } = Charts;
+  const COLORS = { violent: "#c0392b", property: "#2f6db3", other: "#7b8794" };
+  const LABELS = { violent: "Violent", property: "Property", other: "All other" };
+  const FILTER_KEYS = ["from", "to", "category", "axis", "area_level", "area"];
+  const VIEW_DEFAULTS = { category: "all", axis: "occurred", area_level: "", area: "", level: "neighborhood", other: "0", compare: "prior", sub: "" };
+  const form = document.getElementById("filters");
+  const $ = (id) => document.getElementById(id);
+  let health = null;
+  let geo = null;
+  let data = null;
+  let view = {};
+  let renders = 0;
+  let seq = 0;
+
+  async function getJSON(url) {
+    const r = await fetch(url, { headers: { Accept: "application/json" } });
+    let body = null;
+    try { body = await r.json(); } catch (_) { body = null; }
+    return { ok: r.ok, status: r.status, body };
+  }
+
+  function readURL() {
+    const q = new URLSearchParams(location.search);
+    const v = {};
+    for (const [k, d] of Object.entries({ from: "", to: "", ...VIEW_DEFAULTS })) v[k] = q.get(k) ?? d;
+    return v;
+  }
+
+  function writeURL(push) {
+    const q = new URLSearchParams();
+    for (const [k, val] of Object.entries(view)) {
+      if (val !== "" && val !== VIEW_DEFAULTS[k]) q.set(k, val);
+    }
+    const url = location.pathname + (q.toString() ? "?" + q.toString() : "");
+    if (url !== location.pathname + location.search) history[push ? "pushState" : "replaceState"](null, "", url);
+  }
+
+  function apiQuery(extra) {
+    const q = new URLSearchParams();
+    for (const k of FILTER_KEYS) if (view[k]) q.set(k, view[k]);
+    if (!view.area_level || !view.area) { q.delete("area_level"); q.delete("area"); }
+    for (const [k, v] of Object.entries(extra || {})) q.set(k, v);
+    return q.toString();
+  }
+
+  function addMonths(ym, n) {
+    const [y, m] = ym.split("-").map(Number);
+    const t = y * 12 + (m - 1) + n;
+    return `${Math.floor(t / 12)}-${String((t % 12) + 1).padStart(2, "0")}`;
+  }
+
+  function when(ts) { return ts ? ts.replace("T", " ").replace(/:\d\dZ$/, " UTC") : "unknown"; }
+
+  function drawHeader() {
+    const h = health;
+    const marks = [];
+    if (h.partial_months.length) marks.push(`<span class="mark partial" title="still filling: counts will grow">partial: ${h.partial_months.map(esc).join(", ")}</span>`);
+    if (h.provisional_months.length) marks.push(`<span class="mark provisional" title="SPD still revising these months">provisional: ${h.provisional_months.map(esc).join(", ")}</span>`);
+    $("asof").innerHTML = `Data as of <b>${esc(when(h.built_at))}</b> <span class="muted">· source updated ${esc(when(h.source_max_updated_at))} · fetched ${esc(when(h.last_fetched_at))}</span> ${marks.join(" ")}`;
+  }
+
+  function syncForm() {
+    for (const k of ["from", "to", "category", "axis", "area_level"]) form.elements[k].value = view[k];
+    document.querySelector("[name=other]").checked = view.other === "1";
+    document.querySelector("[name=compare]").value = view.compare;
+    document.querySelector("[name=level]").value = view.level;
+    document.querySelector(".trend [name=other]").disabled = view.category !== "all";
+  }
+
+  async function fillAreaNames() {
+    const sel = form.elements.area;
+    if (!view.area_level) { sel.hidden = true; sel.innerHTML = ""; return; }
+    const q = new URLSearchParams({ level: view.area_level, axis: view.axis });
+    if (view.from) q.set("from", view.from);
+    if (view.to) q.set("to", view.to);
+    const r = await getJSON("/api/areas?" + q);
+    const names = r.ok ? r.body.map((a) => a.area).sort() : [];
+    if (view.area && !names.includes(view.area)) names.unshift(view.area);
+    sel.innerHTML = `<option value="">— choose —</option>` + names.map((n) => `<option>${esc(n)}</option>`).join("");
+    sel.value = view.area;
+    sel.hidden = false;
+  }
+
+  function setMessage(html) {
+    const m = $("message");
+    m.innerHTML = html || "";
+    m.hidden = !html;
+  }
+
+  async function load() {
+    const my = ++seq;
+    document.body.dataset.state = "loading";
+    const q = apiQuery();
+    const mapQ = apiQuery({ level: "neighborhood" });
+    const urls = {
+      trend: "/api/trend?" + q,
+      areas: "/api/areas?" + apiQuery({ level: view.level }),
+      map: "/api/areas?" + mapQ,
+      offenses: "/api/offenses?" + q,
+      heatmap: "/api/heatmap?" + q,
+    };
+    const [trend, areas, map, offenses, heatmap] = await Promise.all(Object.values(urls).map(getJSON));
+    if (my !== seq) return;
+    const failed = [trend, areas, map, offenses, heatmap].find((r) => !r.ok);
+    if (failed) {
+      setMessage(esc(failed.body && failed.body.error ? failed.body.error : `the API answered ${failed.status}`));
+      document.body.dataset.state = failed.status === 503 ? "nodata" : "error";
+      return;
+    }
+    setMessage("");
+    data = { trend: trend.body, areas: areas.body, map: map.body, offenses: offenses.body, heatmap: heatmap.body };
+    for (const a of document.querySelectorAll("a.csv")) {
+      const chart = a.dataset.chart;
+      a.href = `/api/${chart}?` + (chart === "areas" ? apiQuery({ level: view.level, format: "csv" }) : apiQuery({ format: "csv" }));
+    }
+    draw();
+    renders += 1;
+    document.body.dataset.renders = String(renders);
+    document.body.dataset.query = q;
+    document.body.dataset.state = "ready";
+    // Time from navigation start to the first fully drawn page (read by the benchmark).
+    if (!document.body.dataset.readyMs) document.body.dataset.readyMs = String(Math.round(performance.now()));
+  }
+
+  function setTotal(testid, n) {
+    const el = document.querySelector(`[data-testid=${testid}]`);
+    el.textContent = fmt(n) + " offenses";
+    el.dataset.value = String(n);
+  }
+
+  function drawTrend() {
+    const rows = data.trend;
+    const months = [...new Set(rows.map((r) => r.month))];
+    const flags = months.map((m) => {
+      const r = rows.find((x) => x.month === m);
+      return { partial: r.is_partial, provisional: r.is_provisional };
+    });
+    const cats = ["violent", "property", "other"].filter((c) => rows.some((r) => r.category === c))
+      .filter((c) => c !== "other" || view.other === "1" || view.category === "other");
+    const series = cats.map((c) => {
+      const by = new Map(rows.filter((r) => r.category === c).map((r) => [r.month, r]));
+      const pick = (f) => months.map((m) => (by.has(m) ? by.get(m)[f] : null));
+      return { key: c, label: LABELS[c], color: COLORS[c], values: pick("count"), prior: pick("prior_year_count"), yoy: pick("yoy_pct") };
+    });
+    setTotal("trend-total", rows.reduce((s, r) => s + r.count, 0));
+    const el = $("trend-chart");
+    if (!months.length) { el.innerHTML = `<p class="empty">No months in this range.</p>`; return; }
+    Charts.trend(el, { months, series, flags, mode: view.compare });
+    const legend = series.map((s) => `<span><i style="background:${s.color}"></i>${esc(s.label)} ${fmt(s.values.reduce((a, b) => a + (b || 0), 0))}</span>`);
+    legend.push(view.compare === "prior" ? `<span class="muted"><i class="dash"></i>same month a year earlier</span>` : `<span class="muted">change vs. same month a year earlier</span>`);
+    legend.push(`<span class="muted"><i class="band"></i>partial / provisional months</span>`);
+    el.insertAdjacentHTML("beforeend", `<div class="legend">${legend.join("")}</div>`);
+  }
+
+  function drawWhere() {
+    const rows = data.areas;
+    setTotal("areas-total", rows.reduce((s, r) => s + r.count, 0));
+    Charts.bars($("ranking"), rows.map((r) => ({
+      key: r.area, label: r.area, value: r.count,
+      sub: r.yoy_pct == null ? "" : `<span class="${r.yoy_pct > 0 ? "up" : "down"}">${pct(r.yoy_pct)}</span>`,
+      title: `${r.area}: ${fmt(r.count)}; a year earlier ${fmt(r.prior_year_count)} — click to filter`,
+      color: view.category === "all" ? "#5b7083" : COLORS[view.category],
+    })), { onClick: (name) => { view.area_level = view.level; view.area = name; apply(true); } });
+    if (!rows.length) $("ranking").innerHTML = `<li class="empty">No offenses in this selection.</li>`;
+    const values = new Map();
+    const unmatched = [];
+    for (const r of data.map) {
+      if (r.polygon) {
+        const v = values.get(r.polygon) || { count: 0, label: r.area };
+        v.count += r.count;
+        values.set(r.polygon, v);
+      } else unmatched.push(r);
+    }
+    if (geo) Charts.choropleth($("map"), geo, values, { onClick: (name) => { view.area_level = "neighborhood"; view.area = name; apply(true); } });
+    const matched = data.map.length - unmatched.length;
+    const names = unmatched.map((r) => `${esc(r.area)} (${fmt(r.count)})`).join(", ");
+    $("unmatched").innerHTML = `${matched} of ${data.map.length} neighborhood names on the map` + (unmatched.length ? `; not on the map: ${names}` : "");
+    $("unmatched").dataset.unmatched = String(unmatched.length);
+  }
+
+  function drawWhat() {
+    const rows = data.offenses;
+    setTotal("offenses-total", rows.reduce((s, r) => s + r.count, 0));
+    const crumbs = $("crumbs");
+    if (view.sub) {
+      const inner = rows.filter((r) => r.offense_sub_category === view.sub);
+      crumbs.innerHTML = `<a href="#" data-up="1">All sub-categories</a> › <b>${esc(view.sub)}</b>`;
+      Charts.bars($("offenses"), inner.map((r) => ({ key: r.offense, label: r.offense, value: r.count, color: COLORS[r.category] || "#5b7083" })));
+      if (!inner.length) $("offenses").innerHTML = `<p class="empty">No offenses of this sub-category in this selection.</p>`;
+    } else {
+      const subs = new Map();
+      for (const r of rows) {
+        const s = subs.get(r.offense_sub_category) || { count: 0, by: {} };
+        s.count += r.count;
+        s.by[r.category] = (s.by[r.category] || 0) + r.count;
+        subs.set(r.offense_sub_category, s);
+      }
+      const list = [...subs.entries()].sort((a, b) => b[1].count - a[1].count || a[0].localeCompare(b[0]));
+      crumbs.innerHTML = `<span class="muted">By sub-category — click one for its offenses</span>`;
+      Charts.bars($("offenses"), list.map(([name, s]) => {
+        const main = Object.entries(s.by).sort((a, b) => b[1] - a[1])[0][0];
+        return { key: name, label: name, value: s.count, color: COLORS[main] || "#5b7083" };
+      }), { onClick: (name) => { view.sub = name; writeURL(true); drawWhat(); } });
+      if (!list.length) $("offenses").innerHTML = `<p class="empty">No offenses in this selection.</p>`;
+    }
+    const up = crumbs.querySelector("[data-up]");
+    if (up) up.addEventListener("click", (e) => { e.preventDefault(); view.sub = ""; writeURL(true); drawWhat(); });
+  }
+
+  function drawWhen() {
+    setTotal("heatmap-total", data.heatmap.reduce((s, r) => s + r.count, 0));
+    Charts.heatmap($("heatmap"), data.heatmap);
+  }
+
+  function draw() {
+    if (!data) return;
+    drawTrend();
+    drawWhere();
+    drawWhat();
+    drawWhen();
+  }
+
+  async function loadRuns() {
+    const r = await getJSON("/api/runs");
+    const el = $("runs");
+    if (!r.ok || !r.body) { el.innerHTML = `<p class="muted">Run history is not available from this server.</p>`; return; }
+    const { next_run: next, schedule, timezone, runs } = r.body;
+    const parts = [];
+    parts.push(next ? `<p>Next run <b>${esc(when(next))}</b> <span class="muted">(${esc(schedule || "")} ${esc(timezone || "")})</span></p>`
+      : `<p class="muted">No scheduled runs in this server${schedule ? "" : " (started without a schedule)"}.</p>`);
+    if (!runs || !runs.length) parts.push(`<p class="muted">No runs recorded yet.</p>`);
+    else {
+      parts.push(`<table class="runs"><tr><th>started (UTC)</th><th>by</th><th>status</th><th title="months added / changed / deleted">months</th><th>tests</th></tr>` +
+        runs.slice(0, 8).map((x) => `<tr title="${esc(x.error || `${x.run_id}: ${fmt(x.rows_written)} rows, ${fmt(x.requests)} requests`)}"><td>${esc((x.started_at || "").slice(0, 16).replace("T", " "))}</td><td>${esc(x.trigger)}</td><td class="st-${esc(x.status)}">${esc(x.status)}</td>` +
+          `<td title="${fmt(x.rows_written)} rows written">+${fmt(x.months_added)} ~${fmt(x.months_changed)} −${fmt(x.months_deleted)}</td>` +
+          `<td>${fmt(x.tests_passed)}✓ ${x.tests_warned ? fmt(x.tests_warned) + "! " : ""}${x.tests_failed ? fmt(x.tests_failed) + "✗" : ""}</td></tr>`).join("") + `</table>`);
+    }
+    el.innerHTML = parts.join("");
+  }
+
+  function fromForm() {
+    for (const k of ["from", "to", "category", "axis", "area_level"]) view[k] = form.elements[k].value;
+    view.area = view.area_level ? form.elements.area.value : "";
+    if (view.from && view.to && view.from > view.to) [view.from, view.to] = [view.to, view.from];
+  }
+
+  async function apply(push) {
+    writeURL(push);
+    syncForm();
+    await fillAreaNames();
+    await load();
+  }
+
+  function defaultRange() {
+    const span = health[view.axis] || health.reported || health.occurred;
+    if (!span) return;
+    const last = span.last_month;
+    if (!view.to) view.to = last;
+    if (!view.from) view.from = addMonths(view.to, -35) < span.first_month ? span.first_month : addMonths(view.to, -35);
+  }
+
+  async function start() {
+    view = readURL();
+    const h = await getJSON("/api/health");
+    loadRuns();
+    if (!h.ok) {
+      $("asof").textContent = "no data";
+      $("grid").hidden = true;
+      setMessage(h.status === 503 ? "No data yet — run <code>crimewatch run</code>, then reload this page." : esc((h.body && h.body.error) || `the API answered ${h.status}`));
+      document.body.dataset.state = h.status === 503 ? "nodata" : "error";
+      return;
+    }
+    health = h.body;
+    drawHeader();
+    defaultRange();
+    const g = await fetch("/assets/neighborhoods.geojson");
+    geo = g.ok ? await g.json() : null;
+    await apply(false);
+  }
+
+  form.addEventListener("change", (e) => {
+    if (e.target.name === "area_level") form.elements.area.value = "";
+    fromForm();
+    if (e.target.name === "area_level" && view.area_level) { writeURL(true); fillAreaNames(); return; }
+    apply(true);
+  });
+  $("reset").addEventListener("click", () => {
+    view = { from: "", to: "", ...VIEW_DEFAULTS };
+    defaultRange();
+    apply(true);
+  });
+  document.querySelector("[name=other]").addEventListener("change", (e) => { view.other = e.target.checked ? "1" : "0"; writeURL(true); drawTrend(); });
+  document.querySelector("[name=compare]").addEventListener("change", (e) => { view.compare = e.target.value; writeURL(true); drawTrend(); });
+  document.querySelector("[name=level]").addEventListener("change", (e) => { view.level = e.target.value; apply(true); });
+  window.addEventListener("popstate", () => { view = readURL(); if (health) { defaultRange(); apply(false); } });
+  let resizeTimer = null;
+  window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(draw, 120); });
+  start();
+})();

@@ -1,0 +1,209 @@
+// Small SVG charts drawn by hand (no library): a line chart, bar lists, a choropleth and a heatmap.
+// Every function takes a container element and plain data and replaces the container's content.
+"use strict";
+
+const Charts = (() => {
+  const NS = "http://www.w3.org/2000/svg";
+  const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  const fmt = (n) => (n == null ? "–" : Number(n).toLocaleString("en-US"));
+  const pct = (p) => (p == null ? "–" : (p > 0 ? "+" : "") + p.toFixed(1) + "%");
+
+  function niceTicks(min, max, count) {
+    if (max === min) { max = min + 1; }
+    const span = max - min;
+    const step0 = span / Math.max(1, count);
+    const mag = Math.pow(10, Math.floor(Math.log10(step0)));
+    const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= step0) || 10 * mag;
+    const ticks = [];
+    for (let v = Math.floor(min / step) * step; v <= max + step * 1e-9; v += step) ticks.push(Math.round(v * 1e6) / 1e6);
+    if (ticks[ticks.length - 1] < max) ticks.push(ticks[ticks.length - 1] + step);
+    return ticks;
+  }
+
+  const tip = () => document.getElementById("tooltip");
+  function showTip(evt, html) {
+    const t = tip();
+    t.innerHTML = html;
+    t.hidden = false;
+    const pad = 12;
+    let x = evt.clientX + pad, y = evt.clientY + pad;
+    const r = t.getBoundingClientRect();
+    if (x + r.width > window.innerWidth) x = evt.clientX - r.width - pad;
+    if (y + r.height > window.innerHeight) y = evt.clientY - r.height - pad;
+    t.style.left = Math.max(0, x) + "px";
+    t.style.top = Math.max(0, y) + "px";
+  }
+  function hideTip() { tip().hidden = true; }
+
+  // months: ["2024-01", ...]; series: [{key, label, color, values: [n], prior: [n|null], yoy: [p|null]}];
+  // flags: [{partial, provisional}] per month; mode: "prior" | "yoy".
+  function trend(el, { months, series, flags, mode }) {
+    const W = Math.max(280, el.clientWidth), H = Math.max(160, el.clientHeight);
+    const m = { l: 48, r: 10, t: 10, b: 34 };
+    const iw = W - m.l - m.r, ih = H - m.t - m.b;
+    const n = months.length;
+    const x = (i) => m.l + (n <= 1 ? iw / 2 : (i * iw) / (n - 1));
+    const vals = [];
+    for (const s of series) {
+      const main = mode === "yoy" ? s.yoy : s.values;
+      main.forEach((v) => v != null && vals.push(v));
+      if (mode === "prior") s.prior.forEach((v) => v != null && vals.push(v));
+    }
+    let lo = mode === "yoy" ? Math.min(0, ...vals) : 0;
+    let hi = Math.max(mode === "yoy" ? 0 : 1, ...vals);
+    const ticks = niceTicks(lo, hi, 5);
+    lo = ticks[0]; hi = ticks[ticks.length - 1];
+    const y = (v) => m.t + ih - ((v - lo) / (hi - lo || 1)) * ih;
+    const parts = [`<svg xmlns="${NS}" width="${W}" height="${H}" role="img" aria-label="Monthly trend">`];
+    // Bands for months that are not final.
+    const bw = n <= 1 ? iw : iw / (n - 1);
+    flags.forEach((f, i) => {
+      if (!f.partial && !f.provisional) return;
+      const cls = f.partial ? "band-partial" : "band-provisional";
+      parts.push(`<rect class="${cls}" x="${x(i) - bw / 2}" y="${m.t}" width="${bw}" height="${ih}"><title>${esc(months[i])}: ${f.partial ? "partial month (still filling)" : "provisional (SPD still revising)"}</title></rect>`);
+    });
+    for (const t of ticks) {
+      parts.push(`<line class="grid" x1="${m.l}" x2="${W - m.r}" y1="${y(t)}" y2="${y(t)}"/>`);
+      parts.push(`<text class="tick" x="${m.l - 6}" y="${y(t) + 4}" text-anchor="end">${mode === "yoy" ? t + "%" : fmt(t)}</text>`);
+    }
+    if (mode === "yoy") parts.push(`<line class="zero" x1="${m.l}" x2="${W - m.r}" y1="${y(0)}" y2="${y(0)}"/>`);
+    const every = Math.max(1, Math.ceil(n / Math.max(2, Math.floor(iw / 70))));
+    months.forEach((mo, i) => {
+      if (i % every !== 0 && i !== n - 1) return;
+      if (i === n - 1 && i % every !== 0 && (n - 1) % every < every * 0.8) return;
+      const anchor = x(i) + 24 > W ? "end" : x(i) - 24 < 0 ? "start" : "middle";
+      parts.push(`<text class="tick" x="${x(i)}" y="${H - m.b + 16}" text-anchor="${anchor}">${esc(mo)}</text>`);
+    });
+    const final = (i) => !flags[i].partial && !flags[i].provisional;
+    function path(values, cls, color) {
+      // Solid through final months, dashed from the last final month into the unfinished ones.
+      let solid = "", dashed = "";
+      let prev = null;
+      values.forEach((v, i) => {
+        if (v == null) { prev = null; return; }
+        const pt = `${x(i).toFixed(1)},${y(v).toFixed(1)}`;
+        if (prev === null) { if (final(i)) solid += `M${pt}`; else dashed += `M${pt}`; }
+        else if (final(i)) solid += `L${pt}`;
+        else dashed += (dashed.endsWith(prev.pt) ? "" : `M${prev.pt}`) + `L${pt}`;
+        prev = { pt };
+      });
+      let out = "";
+      if (solid) out += `<path class="${cls}" d="${solid}" stroke="${color}"/>`;
+      if (dashed) out += `<path class="${cls} unfinished" d="${dashed}" stroke="${color}"/>`;
+      return out;
+    }
+    for (const s of series) {
+      if (mode === "prior") parts.push(path(s.prior, "line prior", s.color).replace(/ unfinished/g, ""));
+      const main = mode === "yoy" ? s.yoy : s.values;
+      parts.push(path(main, "line", s.color));
+      main.forEach((v, i) => {
+        if (v == null) return;
+        const cls = flags[i].partial ? "pt partial" : flags[i].provisional ? "pt provisional" : "pt";
+        parts.push(`<circle class="${cls}" cx="${x(i)}" cy="${y(v)}" r="${n > 60 ? 1.8 : 3}" stroke="${s.color}" fill="${flags[i].partial ? "#fff" : s.color}" data-series="${s.key}"/>`);
+      });
+    }
+    months.forEach((mo, i) => {
+      parts.push(`<rect class="hover" data-i="${i}" x="${x(i) - bw / 2}" y="${m.t}" width="${bw}" height="${ih}"/>`);
+    });
+    parts.push("</svg>");
+    el.innerHTML = parts.join("");
+    el.querySelectorAll("rect.hover").forEach((r) => {
+      r.addEventListener("mousemove", (evt) => {
+        const i = +r.dataset.i;
+        const f = flags[i];
+        const note = f.partial ? " <em>partial</em>" : f.provisional ? " <em>provisional</em>" : "";
+        const rows = series.map((s) => `<tr><td><i style="background:${s.color}"></i>${esc(s.label)}</td><td>${fmt(s.values[i])}</td><td class="muted">${fmt(s.prior[i])}</td><td>${pct(s.yoy[i])}</td></tr>`).join("");
+        showTip(evt, `<b>${esc(months[i])}</b>${note}<table><tr class="muted"><td></td><td>count</td><td>yr earlier</td><td>YoY</td></tr>${rows}</table>`);
+      });
+      r.addEventListener("mouseleave", hideTip);
+    });
+  }
+
+  // rows: [{label, value, sub, color, key}]; onClick(key) makes rows buttons.
+  function bars(el, rows, { onClick, max } = {}) {
+    const top = max || Math.max(1, ...rows.map((r) => r.value));
+    el.innerHTML = rows.map((r) => {
+      const w = Math.max(0.5, (100 * r.value) / top);
+      const tag = onClick ? "button" : "div";
+      return `<li><${tag} class="bar-row${onClick ? " clickable" : ""}" data-key="${esc(r.key)}" title="${esc(r.title || r.label)}">` +
+        `<span class="bar-label">${esc(r.label)}</span><span class="bar-value">${fmt(r.value)}${r.sub ? ` <small>${r.sub}</small>` : ""}</span>` +
+        `<span class="bar" style="width:${w.toFixed(1)}%;background:${r.color || "#5b7083"}"></span></${tag}></li>`;
+    }).join("");
+    if (onClick) el.querySelectorAll("button.bar-row").forEach((b) => b.addEventListener("click", () => onClick(b.dataset.key)));
+  }
+
+  // Sequential colour for t in [0, 1].
+  function heat(t, from, to) {
+    const c = from.map((a, i) => Math.round(a + (to[i] - a) * Math.sqrt(Math.max(0, Math.min(1, t)))));
+    return `rgb(${c[0]},${c[1]},${c[2]})`;
+  }
+
+  // geo: GeoJSON of MultiPolygons with properties.name; values: Map polygon name -> {count, label}.
+  function choropleth(el, geo, values, { onClick } = {}) {
+    const W = Math.max(160, el.clientWidth), H = Math.max(160, el.clientHeight);
+    let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
+    for (const f of geo.features) for (const poly of f.geometry.coordinates) for (const ring of poly) for (const [lon, lat] of ring) {
+      minX = Math.min(minX, lon); maxX = Math.max(maxX, lon); minY = Math.min(minY, lat); maxY = Math.max(maxY, lat);
+    }
+    const k = Math.cos(((minY + maxY) / 2) * Math.PI / 180);
+    const sx = (maxX - minX) * k, sy = maxY - minY;
+    const scale = Math.min((W - 8) / sx, (H - 8) / sy);
+    const ox = (W - sx * scale) / 2, oy = (H - sy * scale) / 2;
+    const px = (lon) => (ox + (lon - minX) * k * scale).toFixed(1);
+    const py = (lat) => (oy + (maxY - lat) * scale).toFixed(1);
+    // Rank (quantile) colours: with 58 areas of similar size a linear scale would paint them all alike.
+    const sorted = [...values.values()].map((v) => v.count).sort((a, b) => a - b);
+    const rank = (c) => (sorted.length <= 1 ? 1 : sorted.lastIndexOf(c) / (sorted.length - 1));
+    const LOW = [255, 244, 214], HIGH = [153, 27, 30];
+    const parts = [`<svg xmlns="${NS}" width="${W}" height="${H}" role="img" aria-label="Map of neighborhoods">`];
+    for (const f of geo.features) {
+      const name = f.properties.name;
+      const v = values.get(name);
+      const d = f.geometry.coordinates.map((poly) => poly.map((ring) => "M" + ring.map(([a, b]) => px(a) + "," + py(b)).join("L") + "Z").join("")).join("");
+      const fill = v ? heat(rank(v.count), LOW, HIGH) : "#e4e7eb";
+      parts.push(`<path class="area${v ? "" : " empty"}" d="${d}" fill="${fill}" data-name="${esc(name)}" data-count="${v ? v.count : 0}"/>`);
+    }
+    if (sorted.length) {
+      const lx = 6, ly = 16;
+      parts.push(`<text class="tick" x="${lx}" y="${ly - 4}">${fmt(sorted[0])}</text>`);
+      for (let i = 0; i < 5; i++) parts.push(`<rect x="${lx + i * 14}" y="${ly}" width="14" height="8" fill="${heat(i / 4, LOW, HIGH)}"/>`);
+      parts.push(`<text class="tick" x="${lx + 70}" y="${ly - 4}" text-anchor="end">${fmt(sorted[sorted.length - 1])}</text>`);
+    }
+    parts.push("</svg>");
+    el.innerHTML = parts.join("");
+    el.querySelectorAll("path.area").forEach((p) => {
+      const name = p.dataset.name;
+      const v = values.get(name);
+      p.addEventListener("mousemove", (evt) => showTip(evt, `<b>${esc(name)}</b><br>${v ? fmt(v.count) + " offenses" + (v.label !== name ? `<br><span class="muted">data name: ${esc(v.label)}</span>` : "") : "no offenses in this selection"}`));
+      p.addEventListener("mouseleave", hideTip);
+      if (onClick && v) p.addEventListener("click", () => onClick(v.label));
+    });
+  }
+
+  // cells: [{weekday 0..6, hour 0..23, count}].
+  function heatmap(el, cells) {
+    const W = Math.max(260, el.clientWidth), H = Math.max(120, el.clientHeight);
+    const m = { l: 34, r: 4, t: 4, b: 32 };
+    const cw = (W - m.l - m.r) / 24, ch = (H - m.t - m.b) / 7;
+    const days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const counts = cells.map((c) => c.count);
+    const lo = Math.min(...counts), hi = Math.max(...counts);
+    const t = (c) => (hi > lo ? (c - lo) / (hi - lo) : 0);
+    const LOW = [240, 244, 248], HIGH = [36, 59, 110];
+    const parts = [`<svg xmlns="${NS}" width="${W}" height="${H}" role="img" aria-label="Hour by weekday">`];
+    const lx = W - m.r - 100;
+    parts.push(`<text class="tick" x="${lx - 4}" y="${H - 4}" text-anchor="end">${fmt(lo)}</text>`);
+    for (let i = 0; i < 5; i++) parts.push(`<rect x="${lx + i * 14}" y="${H - 12}" width="14" height="8" fill="${heat(i / 4, LOW, HIGH)}"/>`);
+    parts.push(`<text class="tick" x="${lx + 74}" y="${H - 4}">${fmt(hi)}</text>`);
+    days.forEach((d, i) => parts.push(`<text class="tick" x="${m.l - 5}" y="${m.t + ch * i + ch / 2 + 4}" text-anchor="end">${d}</text>`));
+    for (let h = 0; h < 24; h += 3) parts.push(`<text class="tick" x="${m.l + cw * h + cw / 2}" y="${H - m.b + 12}" text-anchor="middle">${String(h).padStart(2, "0")}</text>`);
+    for (const c of cells) {
+      const fill = heat(t(c.count), LOW, HIGH);
+      parts.push(`<rect class="cell" x="${(m.l + cw * c.hour).toFixed(1)}" y="${(m.t + ch * c.weekday).toFixed(1)}" width="${(cw - 1).toFixed(1)}" height="${(ch - 1).toFixed(1)}" fill="${fill}" data-count="${c.count}"><title>${days[c.weekday]} ${String(c.hour).padStart(2, "0")}:00–${String(c.hour).padStart(2, "0")}:59 — ${fmt(c.count)}</title></rect>`);
+    }
+    parts.push("</svg>");
+    el.innerHTML = parts.join("");
+  }
+
+  return { trend, bars, choropleth, heatmap, fmt, pct, esc };
+})();

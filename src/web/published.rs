@@ -1,0 +1,212 @@
+//! The published warehouse, opened read-only, and the switch to a newly published one.
+//!
+//! The publisher replaces `warehouse.duckdb` by renaming a new file over it, so the file at the path changes
+//! identity (inode, size, mtime) but is never half-written. Each identity is a [`Generation`]: one read-only
+//! DuckDB database, a small pool of connections to it, and a response cache. A request takes an `Arc` of the
+//! current generation and keeps it to the end, so a swap never fails a request in flight: the old file stays
+//! open (on Linux an unlinked file lives while a descriptor does) until its last request drops the `Arc`.
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+
+use bytes::Bytes;
+use duckdb::{AccessMode, Config, Connection};
+
+use super::queries::Bounds;
+use super::WebError;
+
+/// What identifies one published file; any change means a new file was published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileKey {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime_ns: i128,
+}
+
+impl FileKey {
+    fn of(path: &Path) -> std::io::Result<FileKey> {
+        let m = std::fs::metadata(path)?;
+        Ok(FileKey {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+        })
+    }
+}
+
+/// A cached response body.
+#[derive(Debug, Clone)]
+pub struct Cached {
+    pub content_type: &'static str,
+    pub body: Bytes,
+}
+
+/// One published file, open read-only.
+pub struct Generation {
+    /// Counts up from 1 with every file this server opened; shown by /api/health.
+    pub id: u64,
+    path: PathBuf,
+    key: FileKey,
+    /// Kept to clone new connections from (they share the database instance and its buffer cache).
+    base: Mutex<Connection>,
+    idle: Mutex<Vec<Connection>>,
+    cache: Mutex<HashMap<String, Cached>>,
+    cache_max_entries: usize,
+    bounds: OnceLock<Bounds>,
+}
+
+/// Connections kept idle per generation; more are opened under load and closed after use.
+const IDLE_CONNECTIONS: usize = 8;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks leaves nothing half-updated (a Vec or a HashMap of whole values).
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Generation {
+    fn open(id: u64, path: &Path, key: FileKey, cache_max_entries: usize) -> Result<Generation, WebError> {
+        let open_err = |source| WebError::Open { path: path.to_path_buf(), source };
+        let config = Config::default().access_mode(AccessMode::ReadOnly).map_err(open_err)?;
+        let conn = Connection::open_with_flags(path, config).map_err(open_err)?;
+        Ok(Generation {
+            id,
+            path: path.to_path_buf(),
+            key,
+            base: Mutex::new(conn),
+            idle: Mutex::new(Vec::new()),
+            cache: Mutex::new(HashMap::new()),
+            cache_max_entries,
+            bounds: OnceLock::new(),
+        })
+    }
+
+    /// The data's month bounds per axis, read once per generation.
+    pub fn bounds(&self) -> Result<Bounds, WebError> {
+        if let Some(b) = self.bounds.get() {
+            return Ok(b.clone());
+        }
+        let b = super::queries::bounds(self)?;
+        Ok(self.bounds.get_or_init(|| b).clone())
+    }
+
+    /// Runs `f` on a pooled connection. Blocking: call from `spawn_blocking`.
+    pub fn with_conn<T>(
+        &self,
+        query: &'static str,
+        f: impl FnOnce(&Connection) -> duckdb::Result<T>,
+    ) -> Result<T, WebError> {
+        let query_err = |source| WebError::Query { query, path: self.path.clone(), source };
+        let conn = match lock(&self.idle).pop() {
+            Some(c) => c,
+            None => {
+                let c = lock(&self.base).try_clone().map_err(query_err)?;
+                c.set_prepared_statement_cache_capacity(32);
+                c
+            }
+        };
+        let out = f(&conn).map_err(query_err);
+        let mut idle = lock(&self.idle);
+        if idle.len() < IDLE_CONNECTIONS {
+            idle.push(conn);
+        }
+        out
+    }
+
+    pub fn cached(&self, key: &str) -> Option<Cached> {
+        lock(&self.cache).get(key).cloned()
+    }
+
+    pub fn store(&self, key: String, value: Cached) {
+        if self.cache_max_entries == 0 {
+            return;
+        }
+        let mut cache = lock(&self.cache);
+        if cache.len() >= self.cache_max_entries {
+            // Crude but bounded: the marts only change with a new generation, so a refill is cheap.
+            cache.clear();
+        }
+        cache.insert(key, value);
+    }
+}
+
+/// The path of the published warehouse and the generation currently served.
+pub struct Published {
+    path: PathBuf,
+    current: Mutex<Option<Arc<Generation>>>,
+    /// The identity of a file that failed to open, so a broken publish is not re-opened on every request.
+    failed: Mutex<Option<FileKey>>,
+    next_id: AtomicU64,
+    cache_max_entries: usize,
+}
+
+impl Published {
+    pub fn new(path: PathBuf, cache_max_entries: usize) -> Published {
+        Published {
+            path,
+            current: Mutex::new(None),
+            failed: Mutex::new(None),
+            next_id: AtomicU64::new(1),
+            cache_max_entries,
+        }
+    }
+
+    /// A cached response of the current generation, without blocking: one `stat`, two short locks. `None`
+    /// when the file changed (the blocking path opens it) or the response is not cached yet.
+    pub fn peek(&self, key: &str) -> Option<(u64, Cached)> {
+        let file = FileKey::of(&self.path).ok()?;
+        let g = lock(&self.current).as_ref().filter(|g| g.key == file).map(Arc::clone)?;
+        g.cached(key).map(|c| (g.id, c))
+    }
+
+    /// The generation to serve this request from: the current one, or a newly published file opened now.
+    /// One `stat` per call; blocking (it may open a DuckDB file), so call it from `spawn_blocking`.
+    pub fn current(&self) -> Result<Arc<Generation>, WebError> {
+        let key = match FileKey::of(&self.path) {
+            Ok(k) => k,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                *lock(&self.current) = None;
+                return Err(WebError::NoWarehouse { path: self.path.clone() });
+            }
+            Err(e) => {
+                return Err(WebError::Stat { path: self.path.clone(), source: e })
+            }
+        };
+        // Held while opening, so concurrent requests that all notice the new file open it once.
+        let mut current = lock(&self.current);
+        if let Some(g) = current.as_ref() {
+            if g.key == key {
+                return Ok(Arc::clone(g));
+            }
+        }
+        if *lock(&self.failed) == Some(key) {
+            if let Some(g) = current.as_ref() {
+                return Ok(Arc::clone(g));
+            }
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        match Generation::open(id, &self.path, key, self.cache_max_entries) {
+            Ok(g) => {
+                tracing::info!(stage = "web", generation = id, path = %self.path.display(), "serving newly published warehouse");
+                let g = Arc::new(g);
+                *current = Some(Arc::clone(&g));
+                *lock(&self.failed) = None;
+                Ok(g)
+            }
+            Err(e) => {
+                *lock(&self.failed) = Some(key);
+                match current.as_ref() {
+                    Some(old) => {
+                        tracing::warn!(stage = "web", error_type = "open", error = %e, "keeping the previous warehouse");
+                        Ok(Arc::clone(old))
+                    }
+                    None => Err(e),
+                }
+            }
+        }
+    }
+}

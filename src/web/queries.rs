@@ -1,0 +1,384 @@
+//! The mart queries behind each endpoint. Blocking (DuckDB): run them through [`Generation::with_conn`] in
+//! `spawn_blocking`. Values are bound as named parameters; the only fragments put into the SQL text are the
+//! fixed strings of [`area_predicate`] and [`level_column`], chosen by enums.
+
+use duckdb::Connection;
+use serde::Serialize;
+
+use super::filters::{AreaLevel, Axis, Category, Filters};
+use super::geo;
+use super::published::Generation;
+use super::WebError;
+use crate::domain::Month;
+
+const BOUNDS_SQL: &str = include_str!("sql/bounds.sql");
+const META_SQL: &str = include_str!("sql/meta.sql");
+const FLAGGED_MONTHS_SQL: &str = include_str!("sql/flagged_months.sql");
+const TREND_SQL: &str = include_str!("sql/trend.sql");
+const AREAS_SQL: &str = include_str!("sql/areas.sql");
+const AREAS_WITHIN_SQL: &str = include_str!("sql/areas_within.sql");
+const OFFENSES_SQL: &str = include_str!("sql/offenses.sql");
+const HEATMAP_SQL: &str = include_str!("sql/heatmap.sql");
+
+/// Longest range a request may ask for (100 years of months).
+pub const MAX_RANGE_MONTHS: i64 = 1200;
+
+/// The WHERE fragment for an area filter; `$area` is always bound (NULL when there is no filter).
+fn area_predicate(level: Option<AreaLevel>) -> &'static str {
+    match level {
+        None => "$area::varchar is null",
+        Some(AreaLevel::Precinct) => "precinct = $area",
+        Some(AreaLevel::Sector) => "sector = $area",
+        Some(AreaLevel::Beat) => "beat = $area",
+        Some(AreaLevel::Neighborhood) => "neighborhood = $area",
+    }
+}
+
+/// The mart column of an area level.
+fn level_column(level: AreaLevel) -> &'static str {
+    match level {
+        AreaLevel::Precinct => "precinct",
+        AreaLevel::Sector => "sector",
+        AreaLevel::Beat => "beat",
+        AreaLevel::Neighborhood => "neighborhood",
+    }
+}
+
+fn with_area(sql: &str, filters: &Filters) -> String {
+    sql.replace("{area_predicate}", area_predicate(filters.area.as_ref().map(|(l, _)| *l)))
+}
+
+fn month_param(m: Month) -> String {
+    format!("{m}-01")
+}
+
+fn year_earlier(m: Month) -> Month {
+    Month::new(m.year() - 1, m.month()).unwrap_or(m)
+}
+
+fn months_between(a: Month, b: Month) -> i64 {
+    i64::from(b.year() - a.year()) * 12 + i64::from(b.month()) - i64::from(a.month())
+}
+
+fn yoy_pct(count: i64, prior: Option<i64>) -> Option<f64> {
+    match prior {
+        Some(p) if p > 0 => Some(((count - p) as f64 * 1000.0 / p as f64).round() / 10.0),
+        _ => None,
+    }
+}
+
+/// First and last month with data on each axis.
+#[derive(Debug, Clone, Default)]
+pub struct Bounds {
+    pub occurred: Option<(Month, Month)>,
+    pub reported: Option<(Month, Month)>,
+}
+
+impl Bounds {
+    fn of(&self, axis: Axis) -> Option<(Month, Month)> {
+        match axis {
+            Axis::Occurred => self.occurred,
+            Axis::Reported => self.reported,
+        }
+    }
+}
+
+pub fn bounds(g: &Generation) -> Result<Bounds, WebError> {
+    g.with_conn("bounds", |c| {
+        let mut stmt = c.prepare_cached(BOUNDS_SQL)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+        let mut b = Bounds::default();
+        for row in rows {
+            let (axis, first, last) = row?;
+            let range = Month::parse(&first).ok().zip(Month::parse(&last).ok());
+            match axis.as_str() {
+                "occurred" => b.occurred = range,
+                "reported" => b.reported = range,
+                _ => {}
+            }
+        }
+        Ok(b)
+    })
+}
+
+/// The months a request covers, after defaults: `None` when the axis has no data or the range is empty.
+#[derive(Debug, Clone, Copy)]
+pub struct Range {
+    pub from: Month,
+    pub to: Month,
+    /// First month with data on this axis: a prior-year figure before it is unknown, not zero.
+    pub data_from: Month,
+}
+
+impl Range {
+    pub fn resolve(bounds: &Bounds, filters: &Filters) -> Result<Option<Range>, WebError> {
+        let Some((first, last)) = bounds.of(filters.axis) else { return Ok(None) };
+        let from = filters.from.unwrap_or(first);
+        let to = filters.to.unwrap_or(last);
+        if from > to {
+            return Ok(None);
+        }
+        if months_between(from, to) >= MAX_RANGE_MONTHS {
+            return Err(WebError::bad(
+                "from",
+                format!("the range {from}..{to} is longer than {MAX_RANGE_MONTHS} months; narrow `from`/`to`"),
+            ));
+        }
+        Ok(Some(Range { from, to, data_from: first }))
+    }
+
+    /// Whether the whole range a year earlier lies within the data.
+    fn prior_known(&self) -> bool {
+        year_earlier(self.from) >= self.data_from
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TrendRow {
+    pub month: String,
+    pub category: String,
+    pub count: i64,
+    /// The same month a year earlier (same filters); null when that month is before the first data.
+    pub prior_year_count: Option<i64>,
+    /// Change against `prior_year_count`, in percent, one decimal; null when the prior count is unknown or 0.
+    pub yoy_pct: Option<f64>,
+    pub is_partial: bool,
+    pub is_provisional: bool,
+}
+
+pub fn trend(c: &Connection, range: Range, f: &Filters) -> duckdb::Result<Vec<TrendRow>> {
+    let mut stmt = c.prepare_cached(&with_area(TREND_SQL, f))?;
+    let from = month_param(range.from);
+    let to = month_param(range.to);
+    let data_from = month_param(range.data_from);
+    let category = f.category.mart_value();
+    let area = f.area.as_ref().map(|(_, a)| a.as_str());
+    let axis = f.axis.as_str();
+    let params = duckdb::named_params! {
+        "from": from, "to": to, "data_from": data_from, "axis": axis, "category": category, "area": area,
+    };
+    let rows = stmt.query_map(params, |r| {
+        let count: i64 = r.get(2)?;
+        let prior: Option<i64> = r.get(3)?;
+        Ok(TrendRow {
+            month: r.get(0)?,
+            category: Category::label_of(&r.get::<_, String>(1)?),
+            count,
+            prior_year_count: prior,
+            yoy_pct: yoy_pct(count, prior),
+            is_partial: r.get(4)?,
+            is_provisional: r.get(5)?,
+        })
+    })?;
+    rows.collect()
+}
+
+#[derive(Debug, Serialize)]
+pub struct AreaRow {
+    pub level: &'static str,
+    pub area: String,
+    /// The category filter these counts are for (`all` sums the three).
+    pub category: &'static str,
+    pub count: i64,
+    /// The same date range a year earlier; null when that range starts before the first data.
+    pub prior_year_count: Option<i64>,
+    pub yoy_pct: Option<f64>,
+    /// For `level=neighborhood`: the map polygon drawing this area, null when the name matches none.
+    pub polygon: Option<&'static str>,
+}
+
+pub fn areas(c: &Connection, range: Range, f: &Filters, level: AreaLevel) -> duckdb::Result<Vec<AreaRow>> {
+    let from = month_param(range.from);
+    let to = month_param(range.to);
+    let category = f.category.mart_value();
+    let prior_known = range.prior_known();
+    let axis = f.axis.as_str();
+    let level_name = level.as_str();
+    let map = |r: &duckdb::Row<'_>| -> duckdb::Result<AreaRow> {
+        let area: String = r.get(0)?;
+        let count: i64 = r.get(1)?;
+        let prior: Option<i64> = r.get(2)?;
+        let polygon = if level == AreaLevel::Neighborhood { geo::polygon_for(&area) } else { None };
+        Ok(AreaRow {
+            level: level.as_str(),
+            area,
+            category: f.category.as_str(),
+            count,
+            prior_year_count: prior,
+            yoy_pct: yoy_pct(count, prior),
+            polygon,
+        })
+    };
+    match &f.area {
+        None => {
+            let mut stmt = c.prepare_cached(AREAS_SQL)?;
+            let params = duckdb::named_params! {
+                "axis": axis, "level": level_name, "from": from, "to": to, "category": category,
+                "prior_known": prior_known,
+            };
+            let rows = stmt.query_map(params, map)?;
+            rows.collect()
+        }
+        Some((_, area)) => {
+            let area = area.as_str();
+            let sql = with_area(AREAS_WITHIN_SQL, f).replace("{level_column}", level_column(level));
+            let mut stmt = c.prepare_cached(&sql)?;
+            let params = duckdb::named_params! {
+                "axis": axis, "from": from, "to": to, "category": category, "area": area,
+                "prior_known": prior_known,
+            };
+            let rows = stmt.query_map(params, map)?;
+            rows.collect()
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct OffenseRow {
+    pub offense_sub_category: String,
+    pub offense: String,
+    pub category: String,
+    pub count: i64,
+}
+
+pub fn offenses(c: &Connection, range: Range, f: &Filters) -> duckdb::Result<Vec<OffenseRow>> {
+    let mut stmt = c.prepare_cached(&with_area(OFFENSES_SQL, f))?;
+    let from = month_param(range.from);
+    let to = month_param(range.to);
+    let category = f.category.mart_value();
+    let area = f.area.as_ref().map(|(_, a)| a.as_str());
+    let axis = f.axis.as_str();
+    let params = duckdb::named_params! {
+        "axis": axis, "from": from, "to": to, "category": category, "area": area,
+    };
+    let rows = stmt.query_map(params, |r| {
+        Ok(OffenseRow {
+            offense_sub_category: r.get(0)?,
+            offense: r.get(1)?,
+            category: Category::label_of(&r.get::<_, String>(2)?),
+            count: r.get(3)?,
+        })
+    })?;
+    rows.collect()
+}
+
+#[derive(Debug, Serialize)]
+pub struct HeatmapRow {
+    /// 0 = Monday … 6 = Sunday.
+    pub weekday: i32,
+    pub weekday_name: &'static str,
+    pub hour: i32,
+    pub category: &'static str,
+    pub count: i64,
+}
+
+const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+
+pub fn heatmap(c: &Connection, range: Range, f: &Filters) -> duckdb::Result<Vec<HeatmapRow>> {
+    let mut stmt = c.prepare_cached(&with_area(HEATMAP_SQL, f))?;
+    let from = month_param(range.from);
+    let to = month_param(range.to);
+    let category = f.category.mart_value();
+    let area = f.area.as_ref().map(|(_, a)| a.as_str());
+    let axis = f.axis.as_str();
+    let params = duckdb::named_params! {
+        "axis": axis, "from": from, "to": to, "category": category, "area": area,
+    };
+    let rows = stmt.query_map(params, |r| {
+        let weekday: i32 = r.get(0)?;
+        Ok(HeatmapRow {
+            weekday,
+            weekday_name: usize::try_from(weekday).ok().and_then(|w| WEEKDAYS.get(w)).copied().unwrap_or("?"),
+            hour: r.get(1)?,
+            category: f.category.as_str(),
+            count: r.get(2)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// `/api/health`: what is served and how fresh and final it is.
+#[derive(Debug, Serialize)]
+pub struct Health {
+    pub status: &'static str,
+    /// Counts up each time this server switches to a newly published warehouse.
+    pub generation: u64,
+    pub built_at: Option<String>,
+    pub last_fetched_at: Option<String>,
+    pub source_max_updated_at: Option<String>,
+    pub lake_rows: Option<i64>,
+    pub fact_rows: Option<i64>,
+    pub excluded_rows: Option<i64>,
+    pub occurred: Option<MonthSpan>,
+    pub reported: Option<MonthSpan>,
+    pub partial_months: Vec<String>,
+    pub provisional_months: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MonthSpan {
+    pub first_month: String,
+    pub last_month: String,
+}
+
+fn span(r: Option<(Month, Month)>) -> Option<MonthSpan> {
+    r.map(|(a, b)| MonthSpan { first_month: a.to_string(), last_month: b.to_string() })
+}
+
+pub fn health(g: &Generation, bounds: &Bounds) -> Result<Health, WebError> {
+    type Meta = (Option<String>, Option<String>, Option<String>, Option<i64>, Option<i64>, Option<i64>);
+    let meta: Meta = g.with_conn("meta", |c| {
+        let mut stmt = c.prepare_cached(META_SQL)?;
+        let mut rows = stmt.query([])?;
+        match rows.next()? {
+            Some(r) => Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            None => Ok((None, None, None, None, None, None)),
+        }
+    })?;
+    let flagged: Vec<(String, bool, bool)> = g.with_conn("flagged_months", |c| {
+        let mut stmt = c.prepare_cached(FLAGGED_MONTHS_SQL)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect()
+    })?;
+    Ok(Health {
+        status: "ok",
+        generation: g.id,
+        built_at: meta.0,
+        last_fetched_at: meta.1,
+        source_max_updated_at: meta.2,
+        lake_rows: meta.3,
+        fact_rows: meta.4,
+        excluded_rows: meta.5,
+        occurred: span(bounds.occurred),
+        reported: span(bounds.reported),
+        partial_months: flagged.iter().filter(|m| m.1).map(|m| m.0.clone()).collect(),
+        provisional_months: flagged.iter().filter(|m| m.2).map(|m| m.0.clone()).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yoy_is_rounded_to_one_decimal_and_unknown_without_a_base() {
+        assert_eq!(yoy_pct(110, Some(100)), Some(10.0));
+        assert_eq!(yoy_pct(2, Some(3)), Some(-33.3));
+        assert_eq!(yoy_pct(5, Some(0)), None);
+        assert_eq!(yoy_pct(5, None), None);
+    }
+
+    #[test]
+    fn every_area_predicate_binds_area_and_names_only_its_column() {
+        assert!(area_predicate(None).contains("$area"));
+        for (level, col) in [
+            (AreaLevel::Precinct, "precinct"),
+            (AreaLevel::Sector, "sector"),
+            (AreaLevel::Beat, "beat"),
+            (AreaLevel::Neighborhood, "neighborhood"),
+        ] {
+            assert_eq!(area_predicate(Some(level)), format!("{col} = $area"));
+            assert_eq!(level_column(level), col);
+        }
+    }
+}

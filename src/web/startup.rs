@@ -1,0 +1,55 @@
+//! Building and running the server (zero2prod style): [`Application::build`] binds, [`Application::port`] tells
+//! tests where, [`Application::run_until_stopped`] serves until the shutdown future resolves.
+
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use super::api::{self, AppState};
+use super::{assets, WebError};
+use crate::settings::Settings;
+
+/// The routes of the web stage. A plain function, so tests can serve it on any listener.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(assets::index))
+        .route("/assets/{name}", get(assets::file))
+        .route("/api/health", get(api::health))
+        .route("/api/trend", get(api::trend))
+        .route("/api/areas", get(api::areas))
+        .route("/api/offenses", get(api::offenses))
+        .route("/api/heatmap", get(api::heatmap))
+        .fallback(api::fallback)
+        .with_state(state)
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    listener: TcpListener,
+    port: u16,
+    app: Router,
+}
+
+impl Application {
+    /// Binds `addr` (port 0 = random). `extra` is merged into the router: the scheduler adds `GET /api/runs`
+    /// this way (without it, `/api/runs` answers an empty ledger). `extra` must not set its own fallback.
+    pub async fn build(settings: &Settings, addr: &str, extra: Router) -> Result<Application, WebError> {
+        let listener =
+            TcpListener::bind(addr).await.map_err(|source| WebError::Bind { addr: addr.to_string(), source })?;
+        let port = listener.local_addr().map_err(|source| WebError::Bind { addr: addr.to_string(), source })?.port();
+        let app = router(AppState::new(settings)).merge(extra);
+        tracing::info!(stage = "web", addr, port, data_dir = %settings.data_dir.display(), "listening");
+        Ok(Application { listener, port, app })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), WebError> {
+        axum::serve(self.listener, self.app).with_graceful_shutdown(shutdown).await.map_err(WebError::Serve)
+    }
+}

@@ -1,0 +1,148 @@
+// Browser check of the dashboard: node check.mjs <base-url> <output-dir>
+// Exits non-zero with a message on the first failed expectation; prints "browser check: ok" at the end.
+import { launch } from "./chromium.mjs";
+
+const [base, outDir] = process.argv.slice(2);
+if (!base || !outDir) {
+  console.error("usage: node check.mjs <base-url> <output-dir>");
+  process.exit(2);
+}
+
+function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+async function api(path) {
+  const r = await fetch(base + path);
+  check(r.ok, `GET ${path} answered ${r.status}`);
+  return r.json();
+}
+
+const sum = (rows) => rows.reduce((s, r) => s + r.count, 0);
+
+async function waitReady(page, after) {
+  await page.waitForFunction((n) => document.body.dataset.state === "ready" && Number(document.body.dataset.renders || 0) > n, after, { timeout: 15000 });
+  return Number(await page.evaluate(() => document.body.dataset.renders));
+}
+
+async function totals(page) {
+  return page.evaluate(() => {
+    const v = (id) => Number(document.querySelector(`[data-testid=${id}]`).dataset.value);
+    return { trend: v("trend-total"), areas: v("areas-total"), offenses: v("offenses-total"), heatmap: v("heatmap-total"), query: document.body.dataset.query };
+  });
+}
+
+// The totals shown equal the API's for the page's own query, and the charts hold what the API returned.
+async function checkAgainstApi(page, label) {
+  const t = await totals(page);
+  const level = await page.$eval("select[name=level]", (s) => s.value);
+  const [trend, areas, offenses, heatmap] = await Promise.all([
+    api(`/api/trend?${t.query}`), api(`/api/areas?level=${level}&${t.query}`), api(`/api/offenses?${t.query}`), api(`/api/heatmap?${t.query}`),
+  ]);
+  check(t.trend === sum(trend), `${label}: trend total ${t.trend} != API ${sum(trend)}`);
+  check(t.areas === sum(areas), `${label}: areas total ${t.areas} != API ${sum(areas)}`);
+  check(t.offenses === sum(offenses), `${label}: offenses total ${t.offenses} != API ${sum(offenses)}`);
+  check(t.heatmap === sum(heatmap), `${label}: heatmap total ${t.heatmap} != API ${sum(heatmap)}`);
+  check(t.trend > 0, `${label}: nothing to show`);
+  check(t.trend === t.areas && t.areas === t.offenses && t.offenses === t.heatmap, `${label}: charts disagree ${JSON.stringify(t)}`);
+  const drawn = await page.evaluate(() => ({
+    lines: document.querySelectorAll("#trend-chart path.line:not(.prior)").length,
+    points: document.querySelectorAll("#trend-chart circle.pt").length,
+    partialPoints: document.querySelectorAll("#trend-chart circle.pt.partial").length,
+    polygons: document.querySelectorAll("#map path.area").length,
+    filled: document.querySelectorAll("#map path.area:not(.empty)").length,
+    ranking: document.querySelectorAll("#ranking li").length,
+    cells: document.querySelectorAll("#heatmap rect.cell").length,
+    cellSum: [...document.querySelectorAll("#heatmap rect.cell")].reduce((s, c) => s + Number(c.dataset.count), 0),
+    bars: document.querySelectorAll("#offenses li").length,
+    series: [...new Set([...document.querySelectorAll("#trend-chart circle.pt")].map((c) => c.dataset.series))],
+  }));
+  check(drawn.lines >= 1 && drawn.points > 0, `${label}: trend not drawn ${JSON.stringify(drawn)}`);
+  check(drawn.polygons === 58 && drawn.filled > 0, `${label}: map not drawn ${JSON.stringify(drawn)}`);
+  check(drawn.ranking === areas.length, `${label}: ranking shows ${drawn.ranking} of ${areas.length} areas`);
+  check(drawn.cells === 168 && drawn.cellSum === sum(heatmap), `${label}: heatmap ${JSON.stringify(drawn)}`);
+  check(drawn.bars > 0, `${label}: no offense bars`);
+  return { ...t, drawn };
+}
+
+const errors = [];
+const { context, close } = await launch();
+let status = 0;
+try {
+  const page = context.pages()[0] || (await context.newPage());
+  page.on("console", (m) => { if (m.type() === "error") errors.push(`console: ${m.text()}`); });
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  page.on("requestfailed", (r) => errors.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on("response", (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
+
+  const t0 = Date.now();
+  await page.goto(base + "/");
+  let renders = await waitReady(page, 0);
+  const firstDrawMs = Date.now() - t0;
+  const health = await api("/api/health");
+  const url0 = new URL(page.url());
+  check(url0.searchParams.get("from") && url0.searchParams.get("to"), `default range not in the URL: ${page.url()}`);
+  const asof = await page.textContent("[data-testid=asof]");
+  for (const m of health.partial_months) check(asof.includes(m), `header lacks partial month ${m}: ${asof}`);
+  check(asof.includes("provisional"), `header lacks provisional mark: ${asof}`);
+  const initial = await checkAgainstApi(page, "initial");
+  check(initial.drawn.partialPoints > 0, "partial months are not drawn distinctly");
+  const unmatched = await page.textContent("[data-testid=unmatched]");
+  check(/not on the map: .*UNKNOWN/.test(unmatched), `unmatched names not reported: ${unmatched}`);
+  await page.screenshot({ path: `${outDir}/dashboard.png`, fullPage: true });
+
+  // A filter changes the charts and the URL.
+  await page.selectOption("select[name=category]", "violent");
+  renders = await waitReady(page, renders);
+  check(new URL(page.url()).searchParams.get("category") === "violent", `category not in URL: ${page.url()}`);
+  const violent = await checkAgainstApi(page, "violent");
+  check(violent.trend < initial.trend, `violent total ${violent.trend} not below all ${initial.trend}`);
+  check(JSON.stringify(violent.drawn.series) === '["violent"]', `trend series ${violent.drawn.series}`);
+
+  // An area filter, chosen from the list the page fills.
+  await page.selectOption("select[name=area_level]", "precinct");
+  await page.waitForFunction(() => document.querySelectorAll("select[name=area] option").length > 1);
+  await page.selectOption("select[name=area]", "North");
+  renders = await waitReady(page, renders);
+  const url1 = new URL(page.url());
+  check(url1.searchParams.get("area_level") === "precinct" && url1.searchParams.get("area") === "North", `area not in URL: ${page.url()}`);
+  const north = await checkAgainstApi(page, "violent+North");
+  check(north.trend < violent.trend, "the area filter did not narrow the charts");
+
+  // Drill down from sub-category to offense; the drill-down lives in the URL too.
+  const sub = await page.$eval("#offenses button.bar-row", (b) => b.dataset.key);
+  await page.click("#offenses button.bar-row");
+  await page.waitForFunction(() => document.querySelector("#crumbs b") !== null);
+  check(new URL(page.url()).searchParams.get("sub") === sub, `drill-down not in URL: ${page.url()}`);
+  const drill = await page.$$eval("#offenses li", (l) => l.length);
+
+  // Reload the URL: the same view.
+  const shared = page.url();
+  await page.goto(shared);
+  await waitReady(page, 0);
+  const again = await checkAgainstApi(page, "reloaded");
+  check(again.trend === north.trend && again.query === north.query, `reload gave another view: ${JSON.stringify([again, north])}`);
+  check((await page.$eval("select[name=category]", (s) => s.value)) === "violent", "category select not restored");
+  check((await page.$eval("select[name=area]", (s) => s.value)) === "North", "area select not restored");
+  check((await page.textContent("#crumbs b")) === sub && (await page.$$eval("#offenses li", (l) => l.length)) === drill, "drill-down not restored");
+  await page.screenshot({ path: `${outDir}/filtered.png`, fullPage: true });
+
+  // Usable on a phone: one column, no horizontal scrolling.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(base + "/");
+  await waitReady(page, 0);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(overflow <= 1, `page scrolls sideways on a phone by ${overflow}px`);
+  await page.screenshot({ path: `${outDir}/phone.png`, fullPage: true });
+
+  check(errors.length === 0, `browser errors:\n${errors.join("\n")}`);
+  console.log(JSON.stringify({ firstDrawMs, initial: initial.trend, violent: violent.trend, north: north.trend, drill }));
+  console.log("browser check: ok");
+} catch (e) {
+  console.error(`browser check FAILED: ${e.message}`);
+  if (errors.length) console.error(errors.join("\n"));
+  status = 1;
+} finally {
+  await close();
+}
+process.exit(status);

@@ -1,0 +1,90 @@
+//! `spawn_app`: a fresh data dir, a warehouse published from fixture rows, the real server on a random port.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crimewatch::settings::Settings;
+use crimewatch::web::Application;
+use serde_json::Value;
+
+use super::fixture::{self, Offense};
+
+/// A unique temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "crimewatch-web-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub dir: TempDir,
+    pub client: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    pub fn warehouse(&self) -> PathBuf {
+        self.dir.0.join("warehouse.duckdb")
+    }
+
+    pub async fn get(&self, path_and_query: &str) -> (u16, String, reqwest::header::HeaderMap) {
+        let resp = self.client.get(format!("{}{path_and_query}", self.base)).send().await.expect("request");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        (status, resp.text().await.expect("body"), headers)
+    }
+
+    pub async fn json(&self, path_and_query: &str) -> Value {
+        let (status, body, _) = self.get(path_and_query).await;
+        assert_eq!(status, 200, "GET {path_and_query}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path_and_query}: {e}: {body}"))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Publishes `rows` (when given) into a fresh data dir and serves it; `extra` as in `Application::build`.
+pub async fn spawn_app(name: &str, rows: Option<&[Offense]>, extra: axum::Router) -> TestApp {
+    let dir = TempDir::new(name);
+    if let Some(rows) = rows {
+        publish(rows, &dir.0.join("warehouse.duckdb")).await;
+    }
+    let settings = Settings::for_data_dir(&dir.0, "http://127.0.0.1:9");
+    let app = Application::build(&settings, "127.0.0.1:0", extra).await.expect("build app");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    TestApp { base, dir, client: reqwest::Client::new(), shutdown: Some(tx) }
+}
+
+/// Publishes a warehouse for `rows` at `path` (blocking work on the blocking pool).
+pub async fn publish(rows: &[Offense], path: &Path) {
+    let rows = rows.to_vec();
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || fixture::publish_standin_warehouse(&rows, &path)).await.expect("publish");
+}
