@@ -2,12 +2,12 @@
 //! newly published warehouse under load, and the page in headless Chromium.
 //!
 //! Most tests publish the marts with a STAND-IN build (`fixture.rs` + `standin_marts.sql`) so they run without
-//! the other stages. `real.rs` runs the same comparison through the real source → lake → warehouse path; it needs
-//! the testkit, ingest and warehouse branches and is wired (`mod real;`) when they are merged.
+//! the other stages. `real.rs` runs the same comparison through the real source → lake → warehouse path.
 
 mod api;
 mod browser;
 mod expect;
 mod fixture;
+mod real;
 mod support;
 mod swap;
