@@ -41,14 +41,24 @@ pub fn print_summary(ctx: &Context, command: &str, s: &IngestSummary) -> anyhow:
     println!("  {:<18}{:>10}  {}", "months changed", s.months_changed.len(), months_list(&s.months_changed));
     println!("  {:<18}{:>10}  {}", "months deleted", s.months_deleted.len(), months_list(&s.months_deleted));
     println!("  {:<18}{:>10}", "months unchanged", s.months_unchanged);
-    println!("  {:<18}{:>10}  (quarantined {})", "rows written", thousands(s.rows_written), thousands(s.rows_quarantined));
+    println!(
+        "  {:<18}{:>10}  (quarantined {})",
+        "rows written",
+        thousands(s.rows_written),
+        thousands(s.rows_quarantined)
+    );
     println!("  {:<18}{:>10}", "source rows", thousands(s.source_rows));
     println!("  {:<18}{:>10}  in {} months", "lake rows", thousands(s.lake_rows), s.lake_months);
     if let Some(p) = s.partial_month {
         println!("  {:<18}{:>10}  (still filling)", "partial month", p.to_string());
     }
     if !s.new_columns.is_empty() {
-        println!("  {:<18}{:>10}  kept as text in extra_columns: {}", "new columns", s.new_columns.len(), s.new_columns.join(", "));
+        println!(
+            "  {:<18}{:>10}  kept as text in extra_columns: {}",
+            "new columns",
+            s.new_columns.len(),
+            s.new_columns.join(", ")
+        );
     }
     if s.dataset_replaced {
         println!("  DATASET REPLACED: the publisher replaced the whole dataset; every month was fetched again");
@@ -80,7 +90,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

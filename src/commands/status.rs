@@ -39,10 +39,16 @@ pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("lake {} — dataset {} from {}, manifest updated {}", ctx.settings.data_dir.join("lake").display(), m.dataset, m.source, m.updated_at);
     println!(
-        "{:<8} {:>9} {:>5} {:<8} {:<6} {:<20} {:>9} {:<24} {}",
-        "month", "rows", "quar", "state", "from", "fetched_at", "src count", "src max(:updated_at)", "src offense-id sum"
+        "lake {} — dataset {} from {}, manifest updated {}",
+        ctx.settings.data_dir.join("lake").display(),
+        m.dataset,
+        m.source,
+        m.updated_at
+    );
+    println!(
+        "{:<8} {:>9} {:>5} {:<8} {:<6} {:<20} {:>9} {:<24} src offense-id sum",
+        "month", "rows", "quar", "state", "from", "fetched_at", "src count", "src max(:updated_at)",
     );
     for e in &m.months {
         let (count, u, s) = match &e.fingerprint {

@@ -38,11 +38,20 @@ pub fn rename(from: &Path, to: &Path) -> Result<(), LakeError> {
 pub fn exchange(a: &Path, b: &Path) -> Result<bool, LakeError> {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
-    let ca = CString::new(a.as_os_str().as_bytes()).map_err(|e| LakeError::io("exchange", a)(std::io::Error::other(e)))?;
-    let cb = CString::new(b.as_os_str().as_bytes()).map_err(|e| LakeError::io("exchange", b)(std::io::Error::other(e)))?;
+    let ca =
+        CString::new(a.as_os_str().as_bytes()).map_err(|e| LakeError::io("exchange", a)(std::io::Error::other(e)))?;
+    let cb =
+        CString::new(b.as_os_str().as_bytes()).map_err(|e| LakeError::io("exchange", b)(std::io::Error::other(e)))?;
     // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
     let rc = unsafe {
-        libc::syscall(libc::SYS_renameat2, libc::AT_FDCWD, ca.as_ptr(), libc::AT_FDCWD, cb.as_ptr(), libc::RENAME_EXCHANGE)
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
     };
     if rc == 0 {
         return Ok(true);

@@ -69,8 +69,8 @@ impl Manifest {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(LakeError::io("read", &path)(e)),
         };
-        let mut m: Manifest =
-            serde_json::from_str(&text).map_err(|e| LakeError::Manifest { path: path.clone(), message: e.to_string() })?;
+        let mut m: Manifest = serde_json::from_str(&text)
+            .map_err(|e| LakeError::Manifest { path: path.clone(), message: e.to_string() })?;
         m.months.sort_by_key(|e| e.month);
         Ok(Some(m))
     }

@@ -13,5 +13,7 @@ pub mod writer;
 pub use config::LakeConfig;
 pub use error::LakeError;
 pub use manifest::{Manifest, MonthEntry};
-pub use store::{Committed, Lake, QuarantineLine, StagedMonth, Stager, QUARANTINE_FILE, REVISIONS_DIR, STAGING_DIR, TABLE_DIR};
+pub use store::{
+    Committed, Lake, QuarantineLine, StagedMonth, Stager, QUARANTINE_FILE, REVISIONS_DIR, STAGING_DIR, TABLE_DIR,
+};
 pub use writer::StagingTable;

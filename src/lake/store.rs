@@ -179,7 +179,8 @@ impl Lake {
                     let was_current = current.as_deref() == Some(fname.as_str());
                     if is_part_file(&fname) && was_current && !in_lake.join(&fname).exists() {
                         self.keep_revision(m, &f)?;
-                        self.recovered.push(format!("{m}: kept the version replaced by an interrupted run under revisions/"));
+                        self.recovered
+                            .push(format!("{m}: kept the version replaced by an interrupted run under revisions/"));
                     }
                 }
             }
@@ -223,11 +224,10 @@ impl Lake {
                 continue;
             }
             // Keep the manifest's file if present, else the newest; anything else goes to revisions.
-            let keep = parts
-                .iter()
-                .find(|p| current.as_deref() == Some(file_name(p).as_str()))
-                .cloned()
-                .or_else(|| parts.iter().max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok()).cloned());
+            let keep =
+                parts.iter().find(|p| current.as_deref() == Some(file_name(p).as_str())).cloned().or_else(|| {
+                    parts.iter().max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok()).cloned()
+                });
             let Some(keep) = keep else { continue };
             for p in parts.iter().filter(|p| **p != keep) {
                 self.keep_revision(m, p)?;
@@ -248,7 +248,8 @@ impl Lake {
                     source_kind: kind,
                 });
                 changed = true;
-                self.recovered.push(format!("{m}: an interrupted run had swapped this month in; it will be fetched again"));
+                self.recovered
+                    .push(format!("{m}: an interrupted run had swapped this month in; it will be fetched again"));
             }
         }
         let gone: Vec<Month> = self.manifest.months.iter().map(|e| e.month).filter(|m| !seen.contains(m)).collect();

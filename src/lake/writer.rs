@@ -20,7 +20,9 @@ fn out(v: &Value) -> ToSqlOutput<'_> {
     match v {
         Value::Null => ToSqlOutput::Owned(DuckValue::Null),
         Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-        Value::Timestamp(t) => ToSqlOutput::Owned(DuckValue::Timestamp(TimeUnit::Microsecond, t.and_utc().timestamp_micros())),
+        Value::Timestamp(t) => {
+            ToSqlOutput::Owned(DuckValue::Timestamp(TimeUnit::Microsecond, t.and_utc().timestamp_micros()))
+        }
         Value::Double(x) => ToSqlOutput::Owned(DuckValue::Double(*x)),
     }
 }
@@ -32,7 +34,8 @@ fn quote(path: &Path) -> String {
 impl StagingTable {
     pub fn new() -> Result<StagingTable, LakeError> {
         let conn = duckdb::Connection::open_in_memory().map_err(LakeError::duckdb("open an in-memory database"))?;
-        conn.execute_batch(include_str!("sql/create_rows.sql")).map_err(LakeError::duckdb("create the staging table"))?;
+        conn.execute_batch(include_str!("sql/create_rows.sql"))
+            .map_err(LakeError::duckdb("create the staging table"))?;
         Ok(StagingTable { conn, rows: 0 })
     }
 
@@ -75,7 +78,8 @@ impl StagingTable {
         let mut out = Vec::new();
         for r in rows {
             let (m, n) = r.map_err(LakeError::duckdb("list months"))?;
-            let month = Month::parse(&m).map_err(|e| LakeError::DuckDb { action: "list months".into(), message: e.to_string() })?;
+            let month = Month::parse(&m)
+                .map_err(|e| LakeError::DuckDb { action: "list months".into(), message: e.to_string() })?;
             out.push((month, n as u64));
         }
         Ok(out)
@@ -98,7 +102,8 @@ impl StagingTable {
 pub fn count_parquet_rows(path: &Path) -> Result<u64, LakeError> {
     let conn = duckdb::Connection::open_in_memory().map_err(LakeError::duckdb("open an in-memory database"))?;
     let sql = format!("SELECT count(*) FROM read_parquet('{}')", quote(path));
-    let n: i64 = conn.query_row(&sql, [], |r| r.get(0)).map_err(LakeError::duckdb(format!("read {}", path.display())))?;
+    let n: i64 =
+        conn.query_row(&sql, [], |r| r.get(0)).map_err(LakeError::duckdb(format!("read {}", path.display())))?;
     Ok(n as u64)
 }
 

@@ -66,7 +66,7 @@ pub async fn ingest(
 ) -> Result<IngestSummary, PipelineError> {
     let started = Instant::now();
     let current = Month::current_in_seattle(chrono::Utc::now());
-    let default_since = Month::parse(&settings.source.default_since).unwrap_or_else(|_| current);
+    let default_since = Month::parse(&settings.source.default_since).unwrap_or(current);
     let since = opts.since.unwrap_or(default_since);
     let until = opts.until.unwrap_or(current);
     if since > until {
@@ -194,7 +194,9 @@ pub async fn ingest(
         let (m, rows, q) = (s.month, s.rows, s.quarantined);
         let outcome = lake.commit(s, Some(fp), m == current, SourceKind::Soda)?;
         if q > 0 {
-            summary.notes.push(format!("{m}: {q} row(s) could not be parsed; see its {}", crate::lake::QUARANTINE_FILE));
+            summary
+                .notes
+                .push(format!("{m}: {q} row(s) could not be parsed; see its {}", crate::lake::QUARANTINE_FILE));
         }
         match outcome {
             Committed::Added => summary.months_added.push(m),
@@ -347,7 +349,9 @@ pub fn import(settings: &Settings, file: &Path, progress: Progress) -> Result<In
     drop(batch);
     rows_bar.finish_and_clear();
     if summary.source_rows == 0 {
-        return Err(SourceError::CsvFormat { path: file.to_path_buf(), message: "the file has no data rows".into() }.into());
+        return Err(
+            SourceError::CsvFormat { path: file.to_path_buf(), message: "the file has no data rows".into() }.into()
+        );
     }
 
     let months = table.months()?;

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use super::fields::{col, lake_column};
 use super::row::{parse_timestamp, CanonicalRow, Rejected, RowBuilder, SourceKind};
-use crate::domain::Month;
 use super::SourceError;
+use crate::domain::Month;
 
 /// An open export, headers checked.
 pub struct CsvExport {
@@ -37,7 +37,11 @@ const REQUIRED: [(usize, &str, &str); 3] = [
         "Offense ID",
         "re-export with the Offense ID column selected: it is the row key and crimewatch does not invent one",
     ),
-    (col::REPORT_DATE_TIME, "Report DateTime", "re-export with the Report DateTime column selected: it decides the report month"),
+    (
+        col::REPORT_DATE_TIME,
+        "Report DateTime",
+        "re-export with the Report DateTime column selected: it decides the report month",
+    ),
 ];
 
 impl CsvExport {
@@ -71,7 +75,10 @@ impl CsvExport {
                 if headers.len() <= 1 {
                     return Err(SourceError::CsvFormat {
                         path: path.to_path_buf(),
-                        message: format!("the first line has {} column(s); expected comma-separated headers", headers.len()),
+                        message: format!(
+                            "the first line has {} column(s); expected comma-separated headers",
+                            headers.len()
+                        ),
                     });
                 }
                 return Err(SourceError::CsvMissingColumn { path: path.to_path_buf(), column: name, fix });

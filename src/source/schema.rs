@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::fields::{column_name, lake_column, col, NEW_API_FIELDS, OLD_API_FIELDS};
+use super::fields::{col, column_name, lake_column, NEW_API_FIELDS, OLD_API_FIELDS};
 use super::SourceError;
 
 /// Which field names the source uses.

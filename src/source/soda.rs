@@ -80,8 +80,9 @@ impl SodaClient {
             .map_err(|e| SourceError::Client(e.to_string()))?;
         let token = match &settings.app_token {
             Some(t) => {
-                let mut v = HeaderValue::from_str(t.expose())
-                    .map_err(|_| SourceError::Client("SODA_APP_TOKEN contains characters a header cannot carry".into()))?;
+                let mut v = HeaderValue::from_str(t.expose()).map_err(|_| {
+                    SourceError::Client("SODA_APP_TOKEN contains characters a header cannot carry".into())
+                })?;
                 v.set_sensitive(true);
                 Some(v)
             }
@@ -109,8 +110,8 @@ impl SodaClient {
                     .get("x-soda2-fields")
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| serde_json::from_str::<Vec<String>>(v).ok());
-                let rows: Vec<serde_json::Map<String, serde_json::Value>> =
-                    serde_json::from_slice(&body).map_err(|e| format!("probe body is not a JSON array of rows: {e}"))?;
+                let rows: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(&body)
+                    .map_err(|e| format!("probe body is not a JSON array of rows: {e}"))?;
                 let keys: Vec<String> = rows.first().map(|r| r.keys().cloned().collect()).unwrap_or_default();
                 Ok((header_fields, keys))
             })
@@ -211,7 +212,13 @@ impl SodaClient {
         }
     }
 
-    async fn attempt<T, F>(&self, kind: &'static str, url: &reqwest::Url, shown: &str, parse: Arc<F>) -> Result<T, Failure>
+    async fn attempt<T, F>(
+        &self,
+        kind: &'static str,
+        url: &reqwest::Url,
+        shown: &str,
+        parse: Arc<F>,
+    ) -> Result<T, Failure>
     where
         T: Send + 'static,
         F: Fn(&HeaderMap, Bytes) -> Result<T, String> + Send + Sync + 'static,
@@ -348,7 +355,9 @@ fn terminal(status: u16, url: &str, body: &[u8]) -> SourceError {
         return SourceError::SchemaChanged { column, url: url.to_string() };
     }
     let hint = match status {
-        401 | 403 => "the server refused the request: check SODA_APP_TOKEN (or unset it) and that the dataset is public",
+        401 | 403 => {
+            "the server refused the request: check SODA_APP_TOKEN (or unset it) and that the dataset is public"
+        }
         404 => "no such dataset at this host: check --dataset and --socrata-url",
         _ => "the server refused the query; this is not retried",
     };
@@ -386,7 +395,11 @@ pub fn parse_fingerprints(body: &[u8]) -> Result<BTreeMap<Month, Fingerprint>, S
             as u64;
         out.insert(
             month,
-            Fingerprint { count, max_updated_at: r.get("u").and_then(text_of), content_sum: r.get("s").and_then(text_of) },
+            Fingerprint {
+                count,
+                max_updated_at: r.get("u").and_then(text_of),
+                content_sum: r.get("s").and_then(text_of),
+            },
         );
     }
     Ok(out)

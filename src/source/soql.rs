@@ -34,11 +34,7 @@ pub fn month_start(month: Month) -> String {
 
 /// `report_date >= first day of since AND report_date < first day after until`.
 pub fn range_where(report_date_field: &str, since: Month, until: Month) -> String {
-    format!(
-        "{report_date_field} >= '{}' AND {report_date_field} < '{}'",
-        month_start(since),
-        month_start(until.next())
-    )
+    format!("{report_date_field} >= '{}' AND {report_date_field} < '{}'", month_start(since), month_start(until.next()))
 }
 
 /// One request for every report month's fingerprint in range.
@@ -97,7 +93,8 @@ mod tests {
         assert_eq!(get(&p, "$limit"), "500");
         assert_eq!(get(&p, "$offset"), "1000");
 
-        let f = fingerprints("report_date_time", "offense_id", Month::parse("2022-01").unwrap(), m, AggregateLevel::Full);
+        let f =
+            fingerprints("report_date_time", "offense_id", Month::parse("2022-01").unwrap(), m, AggregateLevel::Full);
         assert_eq!(
             get(&f, "$select"),
             "date_trunc_ym(report_date_time) AS month, count(*) AS n, max(:updated_at) AS u, sum(offense_id::number) AS s"

@@ -15,7 +15,7 @@ pub struct WarehouseConfig {
 
 impl Default for WarehouseConfig {
     fn default() -> Self {
-        WarehouseConfig { provisional_months: 2, memory_limit_mb: 1024 }
+        WarehouseConfig { provisional_months: 2, memory_limit_mb: 384 }
     }
 }
 

@@ -35,7 +35,11 @@ impl AppState {
     }
 
     /// Serves the warehouse at `path` (tests and benchmarks point this anywhere).
-    pub fn for_warehouse(path: std::path::PathBuf, max_concurrent_queries: usize, cache_max_entries: usize) -> AppState {
+    pub fn for_warehouse(
+        path: std::path::PathBuf,
+        max_concurrent_queries: usize,
+        cache_max_entries: usize,
+    ) -> AppState {
         AppState {
             published: Arc::new(Published::new(path, cache_max_entries)),
             permits: Arc::new(Semaphore::new(max_concurrent_queries.max(1))),
@@ -54,12 +58,8 @@ impl AppState {
         let published = Arc::clone(&self.published);
         let (generation, cached) = tokio::task::spawn_blocking(move || -> Result<(u64, Cached), WebError> {
             let g = published.current()?;
-            if let Some(hit) = g.cached(&key) {
-                return Ok((g.id, hit));
-            }
-            let fresh = produce(&g)?;
-            g.store(key, fresh.clone());
-            Ok((g.id, fresh))
+            let body = g.cached_or(key, produce)?;
+            Ok((g.id, body))
         })
         .await
         .map_err(|e| WebError::Task(e.to_string()))??;
@@ -68,20 +68,17 @@ impl AppState {
 }
 
 fn finish(generation: u64, cached: Cached, csv_name: Option<&'static str>) -> Response {
-        let mut resp = (
-            [(header::CONTENT_TYPE, HeaderValue::from_static(cached.content_type))],
-            cached.body,
-        )
-            .into_response();
-        let headers = resp.headers_mut();
-        headers.insert("x-warehouse-generation", HeaderValue::from(generation));
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        if let (Some(name), true) = (csv_name, cached.content_type.starts_with("text/csv")) {
-            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"crimewatch-{name}.csv\"")) {
-                headers.insert(header::CONTENT_DISPOSITION, v);
-            }
+    let mut resp =
+        ([(header::CONTENT_TYPE, HeaderValue::from_static(cached.content_type))], cached.body).into_response();
+    let headers = resp.headers_mut();
+    headers.insert("x-warehouse-generation", HeaderValue::from(generation));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let (Some(name), true) = (csv_name, cached.content_type.starts_with("text/csv")) {
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"crimewatch-{name}.csv\"")) {
+            headers.insert(header::CONTENT_DISPOSITION, v);
         }
-        resp
+    }
+    resp
 }
 
 fn render<T: Serialize>(rows: &[T], format: Format) -> Result<Cached, WebError> {

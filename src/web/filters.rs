@@ -182,13 +182,19 @@ impl Filters {
         let category = match get("category") {
             None | Some("") => Category::All,
             Some(v) => Category::parse(v).ok_or_else(|| {
-                WebError::bad("category", format!("parameter `category` must be one of {}; got {v:?}", Category::ALLOWED))
+                WebError::bad(
+                    "category",
+                    format!("parameter `category` must be one of {}; got {v:?}", Category::ALLOWED),
+                )
             })?,
         };
         let area = match (get("area_level").filter(|v| !v.is_empty()), get("area").filter(|v| !v.is_empty())) {
             (None, None) => None,
             (Some(_), None) => {
-                return Err(WebError::bad("area", "parameter `area_level` needs `area` (the area's name, e.g. area_level=precinct&area=North)"))
+                return Err(WebError::bad(
+                    "area",
+                    "parameter `area_level` needs `area` (the area's name, e.g. area_level=precinct&area=North)",
+                ))
             }
             (None, Some(_)) => {
                 return Err(WebError::bad(
@@ -199,7 +205,10 @@ impl Filters {
             (Some(level), Some(name)) => {
                 let level = parse_level("area_level", level)?;
                 if name.chars().count() > MAX_AREA_CHARS {
-                    return Err(WebError::bad("area", format!("parameter `area` is longer than {MAX_AREA_CHARS} characters")));
+                    return Err(WebError::bad(
+                        "area",
+                        format!("parameter `area` is longer than {MAX_AREA_CHARS} characters"),
+                    ));
                 }
                 Some((level, name.to_string()))
             }
@@ -207,7 +216,9 @@ impl Filters {
         let format = match get("format") {
             None | Some("") | Some("json") => Format::Json,
             Some("csv") => Format::Csv,
-            Some(v) => return Err(WebError::bad("format", format!("parameter `format` must be one of json, csv; got {v:?}"))),
+            Some(v) => {
+                return Err(WebError::bad("format", format!("parameter `format` must be one of json, csv; got {v:?}")))
+            }
         };
         Ok(Filters { from, to, axis, category, area, format })
     }
@@ -231,12 +242,18 @@ mod tests {
     #[test]
     fn defaults_are_occurred_all_categories_no_area() {
         let f = Filters::parse(&[], &[]).unwrap();
-        assert_eq!((f.axis, f.category, f.area, f.from, f.format), (Axis::Occurred, Category::All, None, None, Format::Json));
+        assert_eq!(
+            (f.axis, f.category, f.area, f.from, f.format),
+            (Axis::Occurred, Category::All, None, None, Format::Json)
+        );
     }
+
+    /// (query pairs, parameter named, text the message must contain)
+    type Case = (&'static [(&'static str, &'static str)], &'static str, &'static str);
 
     #[test]
     fn bad_values_name_the_parameter_and_the_allowed_values() {
-        let cases: &[(&[(&str, &str)], &str, &str)] = &[
+        let cases: &[Case] = &[
             (&[("axis", "when")], "axis", "occurred, reported"),
             (&[("category", "crime")], "category", "violent, property, other, all"),
             (&[("from", "2024-13")], "from", "YYYY-MM"),

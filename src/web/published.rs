@@ -56,6 +56,8 @@ pub struct Generation {
     base: Mutex<Connection>,
     idle: Mutex<Vec<Connection>>,
     cache: Mutex<HashMap<String, Cached>>,
+    /// One gate per response being computed, so concurrent misses on one key run the query once.
+    gates: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     cache_max_entries: usize,
     bounds: OnceLock<Bounds>,
 }
@@ -80,6 +82,7 @@ impl Generation {
             base: Mutex::new(conn),
             idle: Mutex::new(Vec::new()),
             cache: Mutex::new(HashMap::new()),
+            gates: Mutex::new(HashMap::new()),
             cache_max_entries,
             bounds: OnceLock::new(),
         })
@@ -121,7 +124,30 @@ impl Generation {
         lock(&self.cache).get(key).cloned()
     }
 
-    pub fn store(&self, key: String, value: Cached) {
+    /// The cached response for `key`, or the one computed by `produce` — once, however many requests miss
+    /// together (the others wait for it, then read the cache). Blocking.
+    pub fn cached_or(
+        &self,
+        key: String,
+        produce: impl FnOnce(&Generation) -> Result<Cached, WebError>,
+    ) -> Result<Cached, WebError> {
+        if let Some(hit) = self.cached(&key) {
+            return Ok(hit);
+        }
+        let gate = Arc::clone(lock(&self.gates).entry(key.clone()).or_default());
+        let _held = lock(&gate);
+        if let Some(hit) = self.cached(&key) {
+            return Ok(hit);
+        }
+        let fresh = produce(self);
+        if let Ok(value) = &fresh {
+            self.store(key.clone(), value.clone());
+        }
+        lock(&self.gates).remove(&key);
+        fresh
+    }
+
+    fn store(&self, key: String, value: Cached) {
         if self.cache_max_entries == 0 {
             return;
         }
@@ -172,9 +198,7 @@ impl Published {
                 *lock(&self.current) = None;
                 return Err(WebError::NoWarehouse { path: self.path.clone() });
             }
-            Err(e) => {
-                return Err(WebError::Stat { path: self.path.clone(), source: e })
-            }
+            Err(e) => return Err(WebError::Stat { path: self.path.clone(), source: e }),
         };
         // Held while opening, so concurrent requests that all notice the new file open it once.
         let mut current = lock(&self.current);

@@ -86,7 +86,8 @@ impl Bounds {
 pub fn bounds(g: &Generation) -> Result<Bounds, WebError> {
     g.with_conn("bounds", |c| {
         let mut stmt = c.prepare_cached(BOUNDS_SQL)?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+        let rows =
+            stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
         let mut b = Bounds::default();
         for row in rows {
             let (axis, first, last) = row?;

@@ -197,7 +197,9 @@ pub fn heatmap(rows: &[Offense], q: &Query) -> Value {
     let mut out = Vec::new();
     for (w, row) in grid.iter().enumerate() {
         for (h, count) in row.iter().enumerate() {
-            out.push(json!({"weekday": w, "weekday_name": names[w], "hour": h, "category": q.category, "count": count}));
+            out.push(
+                json!({"weekday": w, "weekday_name": names[w], "hour": h, "category": q.category, "count": count}),
+            );
         }
     }
     Value::Array(out)

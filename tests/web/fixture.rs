@@ -34,7 +34,12 @@ const OFFENSES: &[(&str, &str, &str, u32)] = &[
     ("PROPERTY CRIME", "LARCENY-THEFT", "All Other Larceny", 12),
     ("PROPERTY CRIME", "BURGLARY", "Burglary/Breaking & Entering", 10),
     ("PROPERTY CRIME", "MOTOR VEHICLE THEFT", "Motor Vehicle Theft", 9),
-    ("PROPERTY CRIME", "PROPERTY OFFENSES (INCLUDES STOLEN, DESTRUCTION)", "Destruction/Damage/Vandalism of Property", 11),
+    (
+        "PROPERTY CRIME",
+        "PROPERTY OFFENSES (INCLUDES STOLEN, DESTRUCTION)",
+        "Destruction/Damage/Vandalism of Property",
+        11,
+    ),
     ("PROPERTY CRIME", "ARSON", "Arson", 1),
     ("ALL OTHER", "ASSAULT OFFENSES", "Simple Assault", 9),
     ("ALL OTHER", "ASSAULT OFFENSES", "Intimidation", 3),
@@ -47,11 +52,78 @@ const OFFENSES: &[(&str, &str, &str, u32)] = &[
 /// precinct → (sectors, neighborhood names as the data spells them). Includes the data names that differ from
 /// the map (CHINATOWN/INTERNATIONAL DISTRICT, MADRONA/LESCHI) and placeholders that match no polygon.
 const AREAS: &[(&str, &[&str], &[&str])] = &[
-    ("North", &["B", "J", "L", "N", "U"], &["FREMONT", "BALLARD SOUTH", "BALLARD NORTH", "WALLINGFORD", "UNIVERSITY", "NORTHGATE", "LAKECITY", "GREENWOOD", "ROOSEVELT/RAVENNA", "SANDPOINT", "PHINNEY RIDGE", "BITTERLAKE"]),
-    ("East", &["C", "E", "G"], &["CAPITOL HILL", "CENTRAL AREA/SQUIRE PARK", "FIRST HILL", "MADRONA/LESCHI", "MONTLAKE/PORTAGE BAY", "MADISON PARK", "JUDKINS PARK/NORTH BEACON HILL"]),
-    ("West", &["D", "K", "M", "Q"], &["DOWNTOWN COMMERCIAL", "BELLTOWN", "SLU/CASCADE", "QUEEN ANNE", "MAGNOLIA", "PIONEER SQUARE", "CHINATOWN/INTERNATIONAL DISTRICT", "EASTLAKE - WEST"]),
-    ("South", &["O", "R", "S"], &["SODO", "GEORGETOWN", "COLUMBIA CITY", "RAINIER BEACH", "MOUNT BAKER", "NEW HOLLY", "HILLMAN CITY", "MID BEACON HILL"]),
-    ("Southwest", &["F", "W"], &["ALASKA JUNCTION", "ALKI", "HIGH POINT", "MORGAN", "SOUTH PARK", "NORTH DELRIDGE", "ROXHILL/WESTWOOD/ARBOR HEIGHTS"]),
+    (
+        "North",
+        &["B", "J", "L", "N", "U"],
+        &[
+            "FREMONT",
+            "BALLARD SOUTH",
+            "BALLARD NORTH",
+            "WALLINGFORD",
+            "UNIVERSITY",
+            "NORTHGATE",
+            "LAKECITY",
+            "GREENWOOD",
+            "ROOSEVELT/RAVENNA",
+            "SANDPOINT",
+            "PHINNEY RIDGE",
+            "BITTERLAKE",
+        ],
+    ),
+    (
+        "East",
+        &["C", "E", "G"],
+        &[
+            "CAPITOL HILL",
+            "CENTRAL AREA/SQUIRE PARK",
+            "FIRST HILL",
+            "MADRONA/LESCHI",
+            "MONTLAKE/PORTAGE BAY",
+            "MADISON PARK",
+            "JUDKINS PARK/NORTH BEACON HILL",
+        ],
+    ),
+    (
+        "West",
+        &["D", "K", "M", "Q"],
+        &[
+            "DOWNTOWN COMMERCIAL",
+            "BELLTOWN",
+            "SLU/CASCADE",
+            "QUEEN ANNE",
+            "MAGNOLIA",
+            "PIONEER SQUARE",
+            "CHINATOWN/INTERNATIONAL DISTRICT",
+            "EASTLAKE - WEST",
+        ],
+    ),
+    (
+        "South",
+        &["O", "R", "S"],
+        &[
+            "SODO",
+            "GEORGETOWN",
+            "COLUMBIA CITY",
+            "RAINIER BEACH",
+            "MOUNT BAKER",
+            "NEW HOLLY",
+            "HILLMAN CITY",
+            "MID BEACON HILL",
+        ],
+    ),
+    (
+        "Southwest",
+        &["F", "W"],
+        &[
+            "ALASKA JUNCTION",
+            "ALKI",
+            "HIGH POINT",
+            "MORGAN",
+            "SOUTH PARK",
+            "NORTH DELRIDGE",
+            "ROXHILL/WESTWOOD/ARBOR HEIGHTS",
+        ],
+    ),
 ];
 
 /// Hour weights (a night-life and afternoon peak), so the heatmap has a shape.
@@ -91,7 +163,8 @@ impl Rng {
 pub fn generate(seed: u64, n: usize, first: Month, last: Month) -> Vec<Offense> {
     let mut rng = Rng::new(seed);
     let start = first.first_day().and_hms_opt(0, 0, 0).expect("midnight");
-    let end = NaiveDate::from_ymd_opt(last.year(), last.month(), 20).expect("day 20").and_hms_opt(0, 0, 0).expect("midnight");
+    let end =
+        NaiveDate::from_ymd_opt(last.year(), last.month(), 20).expect("day 20").and_hms_opt(0, 0, 0).expect("midnight");
     let span_minutes = (end - start).num_minutes().max(1) as u64;
     (0..n)
         .map(|i| {

@@ -70,7 +70,7 @@ async fn publishing_a_new_warehouse_under_load_fails_no_request_and_new_requests
     for c in clients {
         c.await.unwrap();
     }
-    let failures = failures.lock().unwrap();
+    let failures: Vec<String> = failures.lock().unwrap().clone();
     assert!(failures.is_empty(), "{} failed requests, e.g. {:?}", failures.len(), &failures[..failures.len().min(5)]);
     assert!(ok.load(Ordering::Relaxed) > 100, "only {} requests ran", ok.load(Ordering::Relaxed));
     let health = app.json("/api/health").await;
