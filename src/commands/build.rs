@@ -8,6 +8,7 @@ use crate::cli::Context;
 
 pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
     let progress = if ctx.json { Progress::Hidden } else { Progress::detect() };
+    let _lock = super::take_run_lock(ctx, "build")?;
     match pipeline::build(&ctx.settings, progress) {
         Ok(summary) => {
             print_summary(ctx, &summary)?;

@@ -11,6 +11,7 @@ use crate::cli::{Context, IngestArgs};
 pub fn execute(ctx: &Context, args: &IngestArgs) -> anyhow::Result<ExitCode> {
     let opts = IngestOptions { since: args.since, until: args.until, full: args.full };
     let progress = if ctx.json { Progress::Hidden } else { Progress::detect() };
+    let _lock = super::take_run_lock(ctx, "ingest")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

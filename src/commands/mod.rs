@@ -7,3 +7,19 @@ pub mod run;
 pub mod runs;
 pub mod serve;
 pub mod status;
+
+use crimewatch::schedule::lock::{LockHolder, RunLock};
+use crimewatch::schedule::Trigger;
+
+use crate::cli::Context;
+
+/// Takes the cross-process run lock for a command that writes the lake or the warehouse, so it never runs
+/// beside a scheduled or another CLI run; waits up to `schedule.lock_wait_seconds`, then fails naming the holder.
+pub fn take_run_lock(ctx: &Context, command: &str) -> anyhow::Result<RunLock> {
+    let holder = LockHolder::this_process(Trigger::Cli, command, None);
+    let lock = RunLock::acquire_as(&ctx.settings.data_dir, ctx.settings.schedule.lock_wait(), holder)?;
+    if let Some(stale) = lock.stale_holder() {
+        eprintln!("note: cleared a stale run lock left by a process that was killed ({stale})");
+    }
+    Ok(lock)
+}
