@@ -62,6 +62,8 @@ pub struct Lake {
     manifest: Manifest,
     /// What [`Lake::open`] repaired, in words, for the run summary.
     pub recovered: Vec<String>,
+    /// Commits leave the manifest write to one [`Lake::save_manifest`] at the end (see [`Lake::defer_manifest`]).
+    deferred: bool,
 }
 
 static STAGE_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -120,7 +122,7 @@ impl Lake {
             Some(m) => m,
             None => Manifest::empty(dataset, source),
         };
-        let mut lake = Lake { root, config: config.clone(), manifest, recovered: Vec::new() };
+        let mut lake = Lake { root, config: config.clone(), manifest, recovered: Vec::new(), deferred: false };
         lake.recover()?;
         Ok(lake)
     }
@@ -159,7 +161,23 @@ impl Lake {
     }
 
     pub fn save_manifest(&mut self) -> Result<(), LakeError> {
-        self.manifest.save(&self.root)
+        self.manifest.save(&self.root)?;
+        checkpoint("manifest_written");
+        Ok(())
+    }
+
+    /// Many months committed in one run: write the manifest once, at the end, instead of after each month.
+    /// Safe because [`Lake::open`] treats a month whose file is not the manifest's as "fetch again".
+    pub fn defer_manifest(&mut self, deferred: bool) {
+        self.deferred = deferred;
+    }
+
+    fn save_unless_deferred(&mut self) -> Result<(), LakeError> {
+        if self.deferred {
+            Ok(())
+        } else {
+            self.save_manifest()
+        }
     }
 
     /// Finishes or cleans up after a killed run. Leftovers in `_staging` are either staged months that were
@@ -367,8 +385,7 @@ impl Lake {
             partial,
             source_kind: kind,
         });
-        self.save_manifest()?;
-        checkpoint("manifest_written");
+        self.save_unless_deferred()?;
         Ok(outcome)
     }
 
@@ -413,7 +430,7 @@ impl Lake {
             remove_dir_all(&out)?;
         }
         self.manifest.remove(m);
-        self.save_manifest()
+        self.save_unless_deferred()
     }
 
     /// Moves `file` to `revisions/report_month=M/<replaced-at>/`, then applies the retention.
