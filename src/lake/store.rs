@@ -161,6 +161,9 @@ impl Lake {
     }
 
     pub fn save_manifest(&mut self) -> Result<(), LakeError> {
+        // Renames done since the last write (deferred ones included) reach the disk before the manifest does.
+        fsync_dir(&self.root.join(TABLE_DIR))?;
+        fsync_dir(&self.staging())?;
         self.manifest.save(&self.root)?;
         checkpoint("manifest_written");
         Ok(())
@@ -371,7 +374,9 @@ impl Lake {
         } else {
             let table = self.root.join(TABLE_DIR);
             durable::rename(&staged.dir, &target)?;
-            fsync_dir(&table)?;
+            if !self.deferred {
+                fsync_dir(&table)?;
+            }
             checkpoint("swapped");
             Committed::Added
         };
@@ -401,8 +406,10 @@ impl Lake {
             durable::rename(staged, target)?;
             old
         };
-        fsync_dir(&table)?;
-        fsync_dir(&self.staging())?;
+        if !self.deferred {
+            fsync_dir(&table)?;
+            fsync_dir(&self.staging())?;
+        }
         checkpoint("swapped");
         for f in list_dir(&old)? {
             if is_part_file(&file_name(&f)) {
