@@ -62,6 +62,8 @@ pub struct Lake {
     manifest: Manifest,
     /// What [`Lake::open`] repaired, in words, for the run summary.
     pub recovered: Vec<String>,
+    /// Commits leave the manifest write to one [`Lake::save_manifest`] at the end (see [`Lake::defer_manifest`]).
+    deferred: bool,
 }
 
 static STAGE_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -120,7 +122,7 @@ impl Lake {
             Some(m) => m,
             None => Manifest::empty(dataset, source),
         };
-        let mut lake = Lake { root, config: config.clone(), manifest, recovered: Vec::new() };
+        let mut lake = Lake { root, config: config.clone(), manifest, recovered: Vec::new(), deferred: false };
         lake.recover()?;
         Ok(lake)
     }
@@ -159,7 +161,26 @@ impl Lake {
     }
 
     pub fn save_manifest(&mut self) -> Result<(), LakeError> {
-        self.manifest.save(&self.root)
+        // Renames done since the last write (deferred ones included) reach the disk before the manifest does.
+        fsync_dir(&self.root.join(TABLE_DIR))?;
+        fsync_dir(&self.staging())?;
+        self.manifest.save(&self.root)?;
+        checkpoint("manifest_written");
+        Ok(())
+    }
+
+    /// Many months committed in one run: write the manifest once, at the end, instead of after each month.
+    /// Safe because [`Lake::open`] treats a month whose file is not the manifest's as "fetch again".
+    pub fn defer_manifest(&mut self, deferred: bool) {
+        self.deferred = deferred;
+    }
+
+    fn save_unless_deferred(&mut self) -> Result<(), LakeError> {
+        if self.deferred {
+            Ok(())
+        } else {
+            self.save_manifest()
+        }
     }
 
     /// Finishes or cleans up after a killed run. Leftovers in `_staging` are either staged months that were
@@ -353,7 +374,9 @@ impl Lake {
         } else {
             let table = self.root.join(TABLE_DIR);
             durable::rename(&staged.dir, &target)?;
-            fsync_dir(&table)?;
+            if !self.deferred {
+                fsync_dir(&table)?;
+            }
             checkpoint("swapped");
             Committed::Added
         };
@@ -367,8 +390,7 @@ impl Lake {
             partial,
             source_kind: kind,
         });
-        self.save_manifest()?;
-        checkpoint("manifest_written");
+        self.save_unless_deferred()?;
         Ok(outcome)
     }
 
@@ -384,8 +406,10 @@ impl Lake {
             durable::rename(staged, target)?;
             old
         };
-        fsync_dir(&table)?;
-        fsync_dir(&self.staging())?;
+        if !self.deferred {
+            fsync_dir(&table)?;
+            fsync_dir(&self.staging())?;
+        }
         checkpoint("swapped");
         for f in list_dir(&old)? {
             if is_part_file(&file_name(&f)) {
@@ -413,7 +437,7 @@ impl Lake {
             remove_dir_all(&out)?;
         }
         self.manifest.remove(m);
-        self.save_manifest()
+        self.save_unless_deferred()
     }
 
     /// Moves `file` to `revisions/report_month=M/<replaced-at>/`, then applies the retention.

@@ -152,16 +152,23 @@ pub async fn ingest(
     let page_size = settings.source.page_size_rows;
     let months_bar = bar(progress, plan.len() as u64, "months");
     let stager = lake.stager();
+    let pool: TablePool = Arc::default();
     let mut staged: Vec<(StagedMonth, Fingerprint, Why)> = Vec::new();
     let mut failure: Option<PipelineError> = None;
     {
         let fetches = stream::iter(plan.iter().cloned())
             .map(|(m, fp, why)| {
-                let (client, schema, stager, months_bar) =
-                    (client.clone(), Arc::clone(&schema), stager.clone(), months_bar.clone());
+                let ctx = FetchContext {
+                    client: client.clone(),
+                    schema: Arc::clone(&schema),
+                    stager: stager.clone(),
+                    page_size,
+                    months_bar: months_bar.clone(),
+                    pool: Arc::clone(&pool),
+                };
                 async move {
-                    let s = fetch_month(&client, &schema, &stager, m, &fp, page_size, &months_bar).await?;
-                    months_bar.inc(1);
+                    let s = fetch_month(&ctx, m, &fp).await?;
+                    ctx.months_bar.inc(1);
                     Ok::<_, PipelineError>((s, fp, why))
                 }
             })
@@ -190,6 +197,8 @@ pub async fn ingest(
     summary.months_fetched = staged.len();
     lake.set_source(&settings.dataset, &settings.socrata_url, schema.fields.clone());
     let mut changed_content = 0usize;
+    let mut dirty = !staged.is_empty() || !deleted.is_empty();
+    lake.defer_manifest(true);
     for (s, fp, why) in staged {
         let (m, rows, q) = (s.month, s.rows, s.quarantined);
         let outcome = lake.commit(s, Some(fp), m == current, SourceKind::Soda)?;
@@ -220,13 +229,15 @@ pub async fn ingest(
     // A month that stopped being the current one is complete now, even if nothing in it changed.
     let stale_partial: Vec<_> =
         lake.manifest().months.iter().filter(|e| e.partial != (e.month == current)).cloned().collect();
-    if !stale_partial.is_empty() {
-        for mut e in stale_partial {
-            e.partial = e.month == current;
-            lake.upsert_entry(e);
-        }
+    for mut e in stale_partial {
+        e.partial = e.month == current;
+        lake.upsert_entry(e);
+        dirty = true;
+    }
+    if dirty {
         lake.save_manifest()?;
     }
+    lake.defer_manifest(false);
     if summary.dataset_replaced {
         summary.notes.push(format!(
             "the publisher replaced the whole dataset (every month's :updated_at moved): all {} months were fetched again; {} had different content",
@@ -242,21 +253,32 @@ pub async fn ingest(
     Ok(summary)
 }
 
+/// Emptied staging tables, kept for the next month.
+type TablePool = Arc<std::sync::Mutex<Vec<StagingTable>>>;
+
+/// What every month download shares.
+#[derive(Clone)]
+struct FetchContext {
+    client: SodaClient,
+    schema: Arc<SourceSchema>,
+    stager: Stager,
+    page_size: u32,
+    months_bar: ProgressBar,
+    pool: TablePool,
+}
+
 /// Downloads one report month page by page into a DuckDB table, checks the row count against the fingerprint
 /// (once more on a mismatch), and stages the month's file.
-async fn fetch_month(
-    client: &SodaClient,
-    schema: &Arc<SourceSchema>,
-    stager: &Stager,
-    month: Month,
-    fp: &Fingerprint,
-    page_size: u32,
-    months_bar: &ProgressBar,
-) -> Result<StagedMonth, PipelineError> {
+async fn fetch_month(ctx: &FetchContext, month: Month, fp: &Fingerprint) -> Result<StagedMonth, PipelineError> {
+    let FetchContext { client, schema, stager, page_size, months_bar, pool } = ctx;
+    let page_size = *page_size;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let mut table = blocking(StagingTable::new).await?;
+        let mut table = match pool.lock().ok().and_then(|mut p| p.pop()) {
+            Some(t) => t,
+            None => blocking(StagingTable::new).await?,
+        };
         let mut quarantine: Vec<QuarantineLine> = Vec::new();
         let mut fetched: u64 = 0;
         let mut offset: u64 = 0;
@@ -288,7 +310,17 @@ async fn fetch_month(
         if fetched == fp.count {
             let stager = stager.clone();
             let rows = table.rows();
-            let staged = blocking(move || stager.stage(month, &table, false, rows, &quarantine)).await?;
+            let pool = Arc::clone(pool);
+            let staged = blocking(move || {
+                let staged = stager.stage(month, &table, false, rows, &quarantine)?;
+                // Reuse the in-memory database for the next month: opening one per month is measurable.
+                table.clear()?;
+                if let Ok(mut p) = pool.lock() {
+                    p.push(table);
+                }
+                Ok(staged)
+            })
+            .await?;
             tracing::info!(stage = "source", month = %month, rows = fetched, "month fetched");
             return Ok(staged);
         }
