@@ -35,13 +35,15 @@ struct ChildRun {
     stderr: String,
 }
 
-/// Runs `crimewatch --data-dir DIR --socrata-url URL ingest --since 2008-01 --json` and reaps it with
-/// `wait4`, so the peak RSS is this child's own.
-// The child is reaped by `wait4` (which `Child::wait` cannot do while returning its rusage).
-#[allow(clippy::zombie_processes)]
+/// Runs `crimewatch --data-dir DIR --socrata-url URL ingest --since 2008-01 --json` through the bench's
+/// rusage launcher (see `main.rs`), so the peak RSS is the ingest's own.
 fn run_ingest(data_dir: &Path, url: &str) -> ChildRun {
+    let rss_file = data_dir.with_extension("maxrss");
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crimewatch"))
+    let mut child = Command::new(std::env::current_exe().expect("the bench binary's path"))
+        .arg(crate::LAUNCHER_FLAG)
+        .arg(&rss_file)
+        .arg(env!("CARGO_BIN_EXE_crimewatch"))
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--socrata-url", url, "--dataset", DATASET, "ingest", "--since", "2008-01", "--json"])
@@ -63,17 +65,13 @@ fn run_ingest(data_dir: &Path, url: &str) -> ChildRun {
         let _ = err.read_to_string(&mut s);
         s
     });
-    let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    // SAFETY: zeroed rusage is a valid value; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our child, not yet reaped (we never call `child.wait()`).
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let ok = child.wait().map(|s| s.success()).unwrap_or(false);
     let wall = started.elapsed();
-    let ok = rc == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    let peak_rss_kib: u64 = std::fs::read_to_string(&rss_file).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0);
+    let _ = std::fs::remove_file(&rss_file);
     ChildRun {
         wall,
-        peak_rss_bytes: usage.ru_maxrss as u64 * 1024,
+        peak_rss_bytes: peak_rss_kib * 1024,
         ok,
         stdout: out_reader.join().unwrap_or_default(),
         stderr: err_reader.join().unwrap_or_default(),
@@ -214,7 +212,12 @@ pub fn run(report: &mut Report) {
                 log.len(),
                 pages.len(),
                 floor_bytes,
-                tail(full.stdout.trim(), 1).chars().take(400).collect::<String>()
+                serde_json::from_str::<serde_json::Value>(full.stdout.trim())
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|_| tail(full.stdout.trim(), 1))
+                    .chars()
+                    .take(600)
+                    .collect::<String>()
             ));
         }
 

@@ -125,7 +125,41 @@ pub fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1_048_576.0)
 }
 
+/// `<bench> --rusage-launcher FILE PROGRAM ARGS...` runs PROGRAM as a child of this (small) process and writes
+/// its peak RSS in KiB to FILE, exiting with its status. Needed because on Linux a program exec'd straight from
+/// the bench process — which holds the 1.2M-row test server — starts with the bench's high-water RSS in
+/// `ru_maxrss` (exec records the old address space's peak).
+pub const LAUNCHER_FLAG: &str = "--rusage-launcher";
+
+fn launcher(args: &[String]) -> ! {
+    let [file, program, rest @ ..] = args else {
+        eprintln!("usage: {LAUNCHER_FLAG} FILE PROGRAM [ARGS...]");
+        std::process::exit(2);
+    };
+    let child = match std::process::Command::new(program).args(rest).spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cannot start {program}: {e}");
+            std::process::exit(127);
+        }
+    };
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our child and is reaped only here (the `Child` handle is leaked, never waited on).
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    std::mem::forget(child);
+    let _ = std::fs::write(file, usage.ru_maxrss.to_string());
+    let code = if rc == pid && libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 1 };
+    std::process::exit(code)
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(LAUNCHER_FLAG) {
+        launcher(&args[2..]);
+    }
     // `cargo bench` passes `--bench`; other arguments name the sections to run.
     let wanted: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let run = |name: &str| wanted.is_empty() || wanted.iter().any(|w| w == name);
