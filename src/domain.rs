@@ -73,7 +73,8 @@ impl Month {
 
     /// Every month from `self` to `last`, both included; empty when `last < self`.
     pub fn through(self, last: Month) -> impl Iterator<Item = Month> {
-        std::iter::successors(Some(self), move |m| Some(m.next()).filter(|n| *n <= last)).take_while(move |m| *m <= last)
+        std::iter::successors(Some(self), move |m| Some(m.next()).filter(|n| *n <= last))
+            .take_while(move |m| *m <= last)
     }
 }
 

@@ -156,7 +156,11 @@ impl Settings {
     pub fn for_data_dir(data_dir: impl Into<PathBuf>, socrata_url: &str) -> Settings {
         Settings::resolve(
             ConfigFile::default(),
-            Overrides { data_dir: Some(data_dir.into()), socrata_url: Some(socrata_url.to_string()), ..Default::default() },
+            Overrides {
+                data_dir: Some(data_dir.into()),
+                socrata_url: Some(socrata_url.to_string()),
+                ..Default::default()
+            },
         )
         .expect("defaults are valid")
     }
@@ -169,8 +173,8 @@ mod tests {
     #[test]
     fn flags_override_file_and_file_overrides_defaults() {
         let file: ConfigFile = toml::from_str("data_dir = '/from/file'\ndataset = 'abcd-1234'").unwrap();
-        let s = Settings::resolve(file, Overrides { data_dir: Some("/from/flag".into()), ..Default::default() })
-            .unwrap();
+        let s =
+            Settings::resolve(file, Overrides { data_dir: Some("/from/flag".into()), ..Default::default() }).unwrap();
         assert_eq!(s.data_dir, PathBuf::from("/from/flag"));
         assert_eq!(s.dataset, "abcd-1234");
         assert_eq!(s.socrata_url, DEFAULT_SOCRATA_URL);
@@ -180,17 +184,23 @@ mod tests {
     fn unknown_key_and_bad_values_are_named() {
         let err = toml::from_str::<ConfigFile>("datadir = 'x'").unwrap_err().to_string();
         assert!(err.contains("datadir"), "{err}");
-        let bad = Settings::resolve(ConfigFile::default(), Overrides { dataset: Some("nope".into()), ..Default::default() });
-        assert!(bad.unwrap_err().to_string().contains("dataset"));
         let bad =
-            Settings::resolve(ConfigFile::default(), Overrides { socrata_url: Some("ftp://x".into()), ..Default::default() });
+            Settings::resolve(ConfigFile::default(), Overrides { dataset: Some("nope".into()), ..Default::default() });
+        assert!(bad.unwrap_err().to_string().contains("dataset"));
+        let bad = Settings::resolve(
+            ConfigFile::default(),
+            Overrides { socrata_url: Some("ftp://x".into()), ..Default::default() },
+        );
         assert!(bad.unwrap_err().to_string().contains("socrata_url"));
     }
 
     #[test]
     fn token_is_redacted_in_debug() {
-        let s = Settings::resolve(ConfigFile::default(), Overrides { app_token: Some("s3cret".into()), ..Default::default() })
-            .unwrap();
+        let s = Settings::resolve(
+            ConfigFile::default(),
+            Overrides { app_token: Some("s3cret".into()), ..Default::default() },
+        )
+        .unwrap();
         assert!(!format!("{s:?}").contains("s3cret"));
     }
 }

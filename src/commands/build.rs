@@ -16,7 +16,8 @@ pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
         Err(PipelineError::Warehouse(err)) if err.failed_tests().is_some() => {
             let failed = err.failed_tests().unwrap_or_default();
             if ctx.json {
-                let report = serde_json::json!({ "published": false, "failed_tests": failed, "error": err.to_string() });
+                let report =
+                    serde_json::json!({ "published": false, "failed_tests": failed, "error": err.to_string() });
                 println!("{}", serde_json::to_string_pretty(&report)?);
             }
             eprintln!("error: {err}");

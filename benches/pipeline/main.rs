@@ -1,0 +1,141 @@
+//! `cargo bench --bench pipeline`: the pipeline's speed and memory figures, printed next to their targets.
+//! Never a timed test: nothing here fails a build; it measures and reports.
+//!
+//! Each section is one function that appends figures to the report; run a subset with
+//! `cargo bench --bench pipeline -- ingest`. `BENCH_RUNS` (default 3) sets the repetitions; medians are shown.
+
+mod build;
+mod ingest;
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// One measured figure.
+pub struct Figure {
+    pub section: &'static str,
+    pub name: String,
+    /// The median (or single) value, formatted with its unit.
+    pub value: String,
+    /// Every run's value, when repeated.
+    pub runs: Vec<String>,
+    /// The target, e.g. `≤ 1.5×`.
+    pub target: Option<String>,
+    /// Whether the target is met.
+    pub met: Option<bool>,
+}
+
+/// The figures of all sections, printed as one table at the end.
+#[derive(Default)]
+pub struct Report {
+    pub figures: Vec<Figure>,
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    pub fn add(&mut self, section: &'static str, name: &str, value: String, runs: Vec<String>) {
+        self.figures.push(Figure { section, name: name.to_string(), value, runs, target: None, met: None });
+    }
+
+    pub fn add_target(
+        &mut self,
+        section: &'static str,
+        name: &str,
+        value: String,
+        runs: Vec<String>,
+        target: &str,
+        met: bool,
+    ) {
+        self.figures.push(Figure {
+            section,
+            name: name.to_string(),
+            value,
+            runs,
+            target: Some(target.to_string()),
+            met: Some(met),
+        });
+    }
+
+    pub fn note(&mut self, text: String) {
+        eprintln!("note: {text}");
+        self.notes.push(text);
+    }
+
+    fn render(&self) -> String {
+        let headers = ["section", "figure", "median", "runs", "target", "met"];
+        let rows: Vec<[String; 6]> = self
+            .figures
+            .iter()
+            .map(|f| {
+                [
+                    f.section.to_string(),
+                    f.name.clone(),
+                    f.value.clone(),
+                    f.runs.join(" / "),
+                    f.target.clone().unwrap_or_default(),
+                    f.met.map(|m| if m { "yes" } else { "NO" }.to_string()).unwrap_or_default(),
+                ]
+            })
+            .collect();
+        let mut widths = headers.map(|h| h.chars().count());
+        for r in &rows {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let line = |cells: &[String]| {
+            let mut s = String::from("|");
+            for (c, w) in cells.iter().zip(widths) {
+                let _ = write!(s, " {c}{} |", " ".repeat(w - c.chars().count()));
+            }
+            s
+        };
+        let mut out = String::new();
+        let _ = writeln!(out, "{}", line(&headers.map(String::from)));
+        let _ = writeln!(out, "|{}", widths.map(|w| format!("{}|", "-".repeat(w + 2))).concat());
+        for r in &rows {
+            let _ = writeln!(out, "{}", line(r));
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "\nnote: {n}");
+        }
+        out
+    }
+}
+
+/// How many times each measurement is repeated (`BENCH_RUNS`, default 3).
+pub fn runs() -> usize {
+    std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(3)
+}
+
+/// The median of some durations (upper median for even counts).
+pub fn median_duration(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+pub fn median_u64(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+pub fn secs(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+pub fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_048_576.0)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; other arguments name the sections to run.
+    let wanted: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let run = |name: &str| wanted.is_empty() || wanted.iter().any(|w| w == name);
+    let mut report = Report::default();
+    if run("ingest") {
+        ingest::run(&mut report);
+    }
+    if run("build") {
+        build::run(&mut report);
+    }
+    println!("\n{}", report.render());
+}
