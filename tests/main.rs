@@ -1,4 +1,7 @@
 //! The one integration-test binary (each extra binary would link the bundled DuckDB again).
+
+mod cli;
 mod fixture_lake;
+mod ingest;
 mod testkit;
 mod warehouse;

@@ -8,7 +8,12 @@ use crate::cli::Context;
 
 pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
     let progress = if ctx.json { Progress::Hidden } else { Progress::detect() };
-    match pipeline::build(&ctx.settings, progress) {
+    report(ctx, pipeline::build(&ctx.settings, progress))
+}
+
+/// Prints a build's outcome: the summary, or the failed data tests (exit 1); other errors go up.
+pub fn report(ctx: &Context, built: Result<BuildSummary, PipelineError>) -> anyhow::Result<ExitCode> {
+    match built {
         Ok(summary) => {
             print_summary(ctx, &summary)?;
             Ok(ExitCode::SUCCESS)

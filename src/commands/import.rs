@@ -1,7 +1,22 @@
+//! `crimewatch import FILE`: load an SPD CSV export into the lake, then print the summary.
+
 use std::process::ExitCode;
+
+use anyhow::Context as _;
+use crimewatch::pipeline::{self, Progress};
 
 use crate::cli::{Context, ImportArgs};
 
-pub fn execute(_ctx: &Context, _args: &ImportArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("import is being built")
+pub fn execute(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    if !args.file.is_file() {
+        anyhow::bail!(
+            "{} is not a file\n  give the path of the CSV downloaded with the data portal's Export button",
+            args.file.display()
+        );
+    }
+    let progress = if ctx.json { Progress::Hidden } else { Progress::detect() };
+    let summary = pipeline::import(&ctx.settings, &args.file, progress)
+        .with_context(|| format!("import of {} failed", args.file.display()))?;
+    super::ingest::print_summary(ctx, "import", &summary)?;
+    Ok(ExitCode::SUCCESS)
 }

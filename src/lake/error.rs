@@ -1,3 +1,29 @@
-/// Errors of the lake stage.
+use std::path::PathBuf;
+
+/// Errors of the lake stage. The month files already in the lake stay as they were when one of these is raised.
 #[derive(Debug, thiserror::Error)]
-pub enum LakeError {}
+pub enum LakeError {
+    #[error("cannot {action} {path}: {source}\n  check that the data dir is writable and the disk is not full")]
+    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+
+    #[error("DuckDB could not {action}: {message}")]
+    DuckDb { action: String, message: String },
+
+    #[error("{path} is not a valid lake manifest: {message}\n  restore it, or move the lake folder away and run `crimewatch ingest` again to rebuild it")]
+    Manifest { path: PathBuf, message: String },
+
+    #[error("the lake in {path} mirrors dataset {lake_dataset}, not {dataset}\n  use another --data-dir for another dataset (or --dataset {lake_dataset})")]
+    DatasetMismatch { path: PathBuf, lake_dataset: String, dataset: String },
+}
+
+impl LakeError {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> LakeError {
+        let path = path.into();
+        move |source| LakeError::Io { action, path, source }
+    }
+
+    pub(crate) fn duckdb(action: impl Into<String>) -> impl FnOnce(duckdb::Error) -> LakeError {
+        let action = action.into();
+        move |e| LakeError::DuckDb { action, message: e.to_string() }
+    }
+}

@@ -65,6 +65,24 @@ pub struct IngestSummary {
     pub dataset_replaced: bool,
     /// Plain-language notes for the person reading the summary (fallbacks taken, quarantine files written).
     pub notes: Vec<String>,
+    /// Report months covered by this run (`ingest`: the requested range; `import`: the file's months).
+    pub since: Option<Month>,
+    pub until: Option<Month>,
+    /// Months downloaded (new, changed, re-checked, or forced by `--full`).
+    pub months_fetched: usize,
+    /// Months fetched again whose content turned out byte-identical (only the fingerprint moved).
+    pub months_same_content: Vec<Month>,
+    /// The month still filling (marked partial in the manifest), when in range.
+    pub partial_month: Option<Month>,
+    /// Rows the source reports in range (sum of the fingerprint counts); `import`: data rows in the file.
+    pub source_rows: u64,
+    /// Rows in the whole lake after the run.
+    pub lake_rows: u64,
+    /// Months in the whole lake after the run.
+    pub lake_months: usize,
+    /// How change detection worked: `full` (count, max(:updated_at), offense-id sum), `content` (no
+    /// :updated_at), `count`; `csv` for imports.
+    pub detection: String,
 }
 
 /// The end-of-run summary of `build`.

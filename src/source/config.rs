@@ -20,6 +20,8 @@ pub struct SourceConfig {
     pub recheck_recent_months: u32,
     /// First report month of `ingest` when `--since` is not given.
     pub default_since: String,
+    /// Report months downloaded at the same time (each in its own request sequence).
+    pub months_in_flight: u32,
 }
 
 impl Default for SourceConfig {
@@ -32,6 +34,7 @@ impl Default for SourceConfig {
             backoff_max_seconds: 60,
             recheck_recent_months: 3,
             default_since: "2022-01".to_string(),
+            months_in_flight: 3,
         }
     }
 }
@@ -47,6 +50,9 @@ impl SourceConfig {
         }
         if self.max_attempts == 0 {
             return Err(invalid("source.max_attempts", "0".into(), "must be at least 1"));
+        }
+        if !(1..=16).contains(&self.months_in_flight) {
+            return Err(invalid("source.months_in_flight", self.months_in_flight.to_string(), "must be 1..=16"));
         }
         crate::domain::Month::parse(&self.default_since)
             .map_err(|e| invalid("source.default_since", self.default_since.clone(), &e.to_string()))?;

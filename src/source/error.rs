@@ -1,3 +1,46 @@
-/// Errors of the source stage.
+use std::path::PathBuf;
+
+use crate::domain::Month;
+
+/// Errors of the source stage. URLs never carry the app token (it travels in a header).
 #[derive(Debug, thiserror::Error)]
-pub enum SourceError {}
+pub enum SourceError {
+    #[error("{url} failed after {attempts} tries: {last}\n  the server kept failing or throttling; check the URL and try again later, or raise source.max_attempts / source.timeout_seconds")]
+    GaveUp { url: String, attempts: u32, last: String },
+
+    #[error("{url} answered HTTP {status}{}: {message}\n  {hint}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Rejected { url: String, status: u16, code: Option<String>, message: String, hint: &'static str },
+
+    #[error("the source has no column `{column}` any more ({url}): the dataset's schema changed\n  crimewatch maps source columns through an explicit table (src/source/fields.rs); add the new name there, or point --dataset/--socrata-url at the dataset you meant")]
+    SchemaChanged { column: String, url: String },
+
+    #[error("the source is missing required column{} {}: the dataset's schema changed or this is not the SPD crime dataset\n  check --dataset/--socrata-url; if SPD renamed the column, add the new name to src/source/fields.rs", if columns.len() > 1 { "s" } else { "" }, columns.join(", "))]
+    MissingColumns { columns: Vec<String> },
+
+    #[error("source columns {first} and {second} both map to lake column {column}: cannot tell which one to keep\n  drop one of them from the export (or the query)")]
+    AmbiguousColumns { first: String, second: String, column: &'static str },
+
+    #[error("{url}: the server returned no rows and no X-SODA2-Fields header, so the dataset's columns cannot be learned\n  check --dataset: an empty dataset cannot be mirrored")]
+    NoSchema { url: String },
+
+    #[error("report month {month}: fetched {fetched} rows but the server's own count is {expected}, twice\n  the source changed during the run or pages overlapped; run ingest again (the lake was not changed for this month)")]
+    CountMismatch { month: Month, expected: u64, fetched: u64 },
+
+    #[error("{url}: unexpected response: {message}")]
+    BadResponse { url: String, message: String },
+
+    #[error("--since {since} is after --until {until}\n  give --since a month on or before --until")]
+    InvalidRange { since: Month, until: Month },
+
+    #[error("cannot create the HTTP client: {0}")]
+    Client(String),
+
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+
+    #[error("{path}: not an SPD CSV export: {message}\n  use the file the data portal's Export button gives (CSV), with headers in the first line")]
+    CsvFormat { path: PathBuf, message: String },
+
+    #[error("{path}: the export has no {column} column\n  {fix}")]
+    CsvMissingColumn { path: PathBuf, column: &'static str, fix: &'static str },
+}

@@ -1,0 +1,7 @@
+-- A whole SODA month: the server decided which rows belong to it, so no date filter here.
+COPY (
+    SELECT *
+    FROM rows
+    ORDER BY source_row_id NULLS FIRST, offense_id, report_number, report_date_time, offense_date,
+             nibrs_offense_code, extra_columns
+) TO '{path}' (FORMAT parquet, COMPRESSION zstd);
