@@ -1,8 +1,10 @@
 //! The one integration-test binary (each extra binary would link the bundled DuckDB again).
 
 mod cli;
+mod fixture_lake;
 mod ingest;
 mod schedule;
 mod testkit;
 mod warehouse;
 mod web;
+

@@ -13,6 +13,8 @@ use crimewatch::pipeline::{self, Progress};
 use crimewatch::settings::Settings;
 use serde_json::{json, Map, Value};
 
+use crate::fixture_lake;
+
 type Row = Map<String, Value>;
 
 /// A fresh, unique data dir per test.
@@ -44,144 +46,6 @@ fn crimewatch(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
 
 fn row(pairs: &[(&str, &str)]) -> Row {
     pairs.iter().map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect()
-}
-
-/// The fixture writer: SODA-shaped rows → `lake/spd_crime/report_month=YYYY-MM/part-fixture.parquet` + manifest.
-mod fixture_lake {
-    use super::*;
-
-    /// Lake column, SODA new-schema name, SODA old-schema name.
-    const FIELDS: &[(&str, &str, &str)] = &[
-        ("report_number", "report_number", "report_number"),
-        ("offense_id", "offense_id", "offense_id"),
-        ("report_date_time", "report_date_time", "report_datetime"),
-        ("offense_date", "offense_date", "offense_start_datetime"),
-        ("offense_end_date", "-", "offense_end_datetime"),
-        ("nibrs_group_a_b", "nibrs_group_a_b", "group_a_b"),
-        ("nibrs_crime_against_category", "nibrs_crime_against_category", "crime_against_category"),
-        ("offense_sub_category", "offense_sub_category", "offense_parent_group"),
-        ("shooting_type_group", "shooting_type_group", "-"),
-        ("block_address", "block_address", "_100_block_address"),
-        ("latitude", "latitude", "latitude"),
-        ("longitude", "longitude", "longitude"),
-        ("beat", "beat", "beat"),
-        ("precinct", "precinct", "precinct"),
-        ("sector", "sector", "sector"),
-        ("neighborhood", "neighborhood", "mcpp"),
-        ("reporting_area", "reporting_area", "-"),
-        ("offense_category", "offense_category", "-"),
-        ("nibrs_offense_code_description", "nibrs_offense_code_description", "offense"),
-        ("nibrs_offense_code", "nibrs_offense_code", "offense_code"),
-    ];
-
-    /// One row in lake columns (text; timestamps as `YYYY-MM-DD HH:MM:SS`), after the lake's placeholder rules.
-    pub type LakeRow = BTreeMap<&'static str, Option<String>>;
-
-    /// Maps a SODA row to lake columns, as the lake contract says: `-` and '' are NULL in text columns;
-    /// REDACTED is NULL in block_address, reporting_area and the coordinates; coordinates -1 and 0 are NULL.
-    pub fn to_lake_row(r: &Row, index: usize) -> LakeRow {
-        let old = r.contains_key("report_datetime");
-        let mut out = LakeRow::new();
-        let mut known: BTreeSet<&str> = [":id", ":updated_at", ":created_at"].into_iter().collect();
-        for (col, new_name, old_name) in FIELDS {
-            let name = if old { *old_name } else { *new_name };
-            known.insert(name);
-            let raw = r.get(name).and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty() && *v != "-");
-            let raw = raw.filter(|v| {
-                !(matches!(*col, "block_address" | "reporting_area" | "latitude" | "longitude") && *v == "REDACTED")
-            });
-            let value = match *col {
-                "latitude" | "longitude" => {
-                    raw.and_then(|v| v.parse::<f64>().ok()).filter(|f| *f != 0.0 && *f != -1.0).map(|f| f.to_string())
-                }
-                "report_date_time" | "offense_date" | "offense_end_date" => raw.map(|v| timestamp(v).to_string()),
-                _ => raw.map(str::to_string),
-            };
-            out.insert(col, value);
-        }
-        let extra: Map<String, Value> =
-            r.iter().filter(|(k, _)| !known.contains(k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
-        out.insert("extra_columns", (!extra.is_empty()).then(|| Value::Object(extra).to_string()));
-        out.insert(
-            "source_row_id",
-            Some(r.get(":id").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| format!("row-{index:06}"))),
-        );
-        let updated = r.get(":updated_at").and_then(Value::as_str).unwrap_or("2026-11-01T00:00:00.000Z");
-        out.insert("source_updated_at", Some(timestamp(updated.trim_end_matches('Z')).to_string()));
-        out.insert("source_kind", Some("soda".to_string()));
-        out
-    }
-
-    /// `2024-03-01T10:00:00.000` or `2024-03-01 10:00:00` → a timestamp.
-    pub fn timestamp(v: &str) -> NaiveDateTime {
-        let v = v.replace('T', " ");
-        let v = v.split('.').next().unwrap_or_default();
-        NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S").unwrap_or_else(|e| panic!("fixture timestamp {v}: {e}"))
-    }
-
-    /// Writes the lake; `partial` months are marked partial in the manifest. Returns the rows as written.
-    pub fn write(lake: &Path, rows: &[Row], partial: &[&str]) -> Vec<LakeRow> {
-        let lake_rows: Vec<LakeRow> = rows.iter().enumerate().map(|(i, r)| to_lake_row(r, i)).collect();
-        let mut by_month: BTreeMap<String, Vec<&LakeRow>> = BTreeMap::new();
-        for r in &lake_rows {
-            let reported = r["report_date_time"].as_deref().expect("fixture rows need a report time");
-            by_month.entry(reported[..7].to_string()).or_default().push(r);
-        }
-        write_months(lake, &by_month, partial);
-        lake_rows
-    }
-
-    pub fn write_months(lake: &Path, by_month: &BTreeMap<String, Vec<&LakeRow>>, partial: &[&str]) {
-        let _ = std::fs::remove_dir_all(lake.join("spd_crime"));
-        let conn = duckdb::Connection::open_in_memory().unwrap();
-        let columns: Vec<&str> = FIELDS
-            .iter()
-            .map(|f| f.0)
-            .chain(["extra_columns", "source_row_id", "source_updated_at", "source_kind"])
-            .collect();
-        let ddl: Vec<String> = columns.iter().map(|c| format!("{c} VARCHAR")).collect();
-        conn.execute_batch(&format!("CREATE TABLE t ({})", ddl.join(", "))).unwrap();
-        let typed: Vec<String> = columns
-            .iter()
-            .map(|c| match *c {
-                "report_date_time" | "offense_date" | "offense_end_date" | "source_updated_at" => {
-                    format!("CAST({c} AS TIMESTAMP) AS {c}")
-                }
-                "latitude" | "longitude" => format!("CAST({c} AS DOUBLE) AS {c}"),
-                _ => c.to_string(),
-            })
-            .collect();
-        let mut months = vec![];
-        for (month, rows) in by_month {
-            conn.execute_batch("DELETE FROM t").unwrap();
-            {
-                let mut app = conn.appender("t").unwrap();
-                for r in rows {
-                    let values: Vec<Option<String>> = columns.iter().map(|c| r[c].clone()).collect();
-                    app.append_row(duckdb::appender_params_from_iter(values)).unwrap();
-                }
-            }
-            let dir = lake.join("spd_crime").join(format!("report_month={month}"));
-            std::fs::create_dir_all(&dir).unwrap();
-            let file = dir.join("part-fixture.parquet");
-            conn.execute_batch(&format!(
-                "COPY (SELECT {} FROM t ORDER BY source_row_id, offense_id) TO '{}' (FORMAT parquet, COMPRESSION zstd)",
-                typed.join(", "),
-                file.display()
-            ))
-            .unwrap();
-            months.push(json!({
-                "month": month, "rows": rows.len(), "quarantined": 0, "file": "part-fixture.parquet",
-                "fingerprint": {"count": rows.len(), "max_updated_at": "2026-11-01T00:00:00.000", "content_sum": "0"},
-                "fetched_at": "2026-11-28T12:00:00Z", "partial": partial.contains(&month.as_str()), "source_kind": "soda"
-            }));
-        }
-        let manifest = json!({
-            "version": 1, "dataset": "tazs-3rd5", "source": "http://127.0.0.1", "source_fields": [],
-            "updated_at": "2026-11-28T12:00:00Z", "months": months
-        });
-        std::fs::write(lake.join("_manifest.json"), serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
-    }
 }
 
 /// Real rows from `/work/shared/data/spd-samples` (see its SOURCES.md) and hand-built edge cases.
@@ -317,7 +181,11 @@ mod samples {
                 ],
             ),
             // '-' placeholders and a lower-case precinct name.
-            new("9000003", "2024-01-16T09:00:00.000", &[("precinct", "north"), ("beat", "-"), ("shooting_type_group", "-")]),
+            new(
+                "9000003",
+                "2024-01-16T09:00:00.000",
+                &[("precinct", "north"), ("beat", "-"), ("shooting_type_group", "-")],
+            ),
             // A row without an offense_id cannot be keyed: excluded (and counted as an exclusion).
             new("9000004", "2024-01-17T10:00:00.000", &[("offense_id", "-")]),
             // Offense after its report by three days: kept, reported by a warning test.
@@ -347,8 +215,8 @@ mod samples {
 
 /// The marts, computed in Rust from the lake rows by the rules schema.yml documents (not by the same SQL).
 mod expected {
-    use super::fixture_lake::{timestamp, LakeRow};
     use super::*;
+    use crate::fixture_lake::{timestamp, LakeRow};
 
     #[derive(Debug, Clone)]
     pub struct Offense {
@@ -484,7 +352,10 @@ mod expected {
 
     pub type Counts = BTreeMap<Vec<String>, i64>;
 
-    pub fn count<F: Fn(&Offense, &str, NaiveDateTime) -> Vec<Vec<String>>>(offenses: &BTreeMap<String, Offense>, key: F) -> Counts {
+    pub fn count<F: Fn(&Offense, &str, NaiveDateTime) -> Vec<Vec<String>>>(
+        offenses: &BTreeMap<String, Offense>,
+        key: F,
+    ) -> Counts {
         let mut out = Counts::new();
         for o in offenses.values() {
             for (axis, t) in axes(o) {
@@ -588,7 +459,8 @@ fn golden_marts_match_an_independent_rust_computation_on_real_and_edge_rows() {
     });
     assert_counts_equal("mart_category_trend", &trend, &want);
 
-    let area = mart_counts(&conn, "marts.mart_area_counts", &["axis", "month", "offense_category", "area_level", "area"]);
+    let area =
+        mart_counts(&conn, "marts.mart_area_counts", &["axis", "month", "offense_category", "area_level", "area"]);
     let want = expected::count(&offenses, |o, axis, t| {
         ["precinct", "sector", "beat", "neighborhood"]
             .iter()
@@ -601,7 +473,17 @@ fn golden_marts_match_an_independent_rust_computation_on_real_and_edge_rows() {
     let breakdown = mart_counts(
         &conn,
         "marts.mart_offense_breakdown",
-        &["axis", "month", "offense_category", "offense_sub_category", "offense", "precinct", "sector", "beat", "neighborhood"],
+        &[
+            "axis",
+            "month",
+            "offense_category",
+            "offense_sub_category",
+            "offense",
+            "precinct",
+            "sector",
+            "beat",
+            "neighborhood",
+        ],
     );
     let want = expected::count(&offenses, |o, axis, t| {
         let mut k = vec![
@@ -635,9 +517,11 @@ fn golden_marts_match_an_independent_rust_computation_on_real_and_edge_rows() {
     assert_counts_equal("mart_hour_weekday", &hours, &want);
 
     // Month flags, in dim_month and on every trend row.
-    let lake_months: Vec<&str> = vec!["2022-04", "2022-05", "2022-06", "2022-07", "2024-01", "2024-02", "2025-12", "2026-01"];
+    let lake_months: Vec<&str> =
+        vec!["2022-04", "2022-05", "2022-06", "2022-07", "2024-01", "2024-02", "2025-12", "2026-01"];
     let months = expected::months(&offenses, &lake_months, GOLDEN_PARTIAL, 2);
-    let mut stmt = conn.prepare("SELECT CAST(month AS VARCHAR), is_partial, is_provisional FROM marts.dim_month").unwrap();
+    let mut stmt =
+        conn.prepare("SELECT CAST(month AS VARCHAR), is_partial, is_provisional FROM marts.dim_month").unwrap();
     let actual: BTreeMap<String, (bool, bool)> =
         stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))).unwrap().map(Result::unwrap).collect();
     assert_eq!(actual, months);
@@ -667,7 +551,10 @@ fn golden_marts_match_an_independent_rust_computation_on_real_and_edge_rows() {
     let dedup = fact("9000001");
     assert_eq!(dedup.0, "VIOLENT CRIME", "the newer version of a duplicated offense_id wins");
     let placeholder = fact("9000002");
-    assert_eq!((placeholder.1.as_str(), placeholder.2.as_str(), placeholder.3.as_str()), ("UNKNOWN", "UNKNOWN", "UNKNOWN"));
+    assert_eq!(
+        (placeholder.1.as_str(), placeholder.2.as_str(), placeholder.3.as_str()),
+        ("UNKNOWN", "UNKNOWN", "UNKNOWN")
+    );
     assert_eq!(placeholder.4, None, "1900-01-01 is NULL");
     assert_eq!(placeholder.5, None, "latitude 89.99 is NULL");
     assert_eq!(fact("9000003").1, "North");
@@ -682,17 +569,39 @@ fn golden_marts_match_an_independent_rust_computation_on_real_and_edge_rows() {
     assert_eq!(fact("9100007").1, "South", "empty precinct, sector O → South");
     assert_eq!(fact("9100008").0, "ALL OTHER");
     assert_eq!(fact("9100009").5, None, "longitude -123.5 is outside Seattle");
-    let missing_id: i64 =
-        conn.query_row("SELECT count(*) FROM marts.fct_offenses WHERE report_number = '2024-9000004'", [], |r| r.get(0)).unwrap();
+    let missing_id: i64 = conn
+        .query_row("SELECT count(*) FROM marts.fct_offenses WHERE report_number = '2024-9000004'", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(missing_id, 0);
     let extra: String = conn
         .query_row("SELECT extra_columns FROM staging.stg_offenses WHERE offense_id = '9000007'", [], |r| r.get(0))
         .unwrap();
     assert!(extra.contains("census_block_2020"), "{extra}");
 
+    // Every fact row's cleaned columns, against the Rust computation.
+    let mut stmt = conn
+        .prepare("SELECT offense_id, crime_against, latitude, longitude, block_address FROM marts.fct_offenses")
+        .unwrap();
+    type Cleaned = (Option<String>, Option<f64>, Option<f64>, Option<String>);
+    let facts: BTreeMap<String, Cleaned> = stmt
+        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(facts.len(), offenses.len());
+    for o in offenses.values() {
+        let f = &facts[&o.offense_id];
+        assert_eq!((&f.1, &f.2, &f.3), (&o.latitude, &o.longitude, &o.block_address), "{}", o.offense_id);
+        if o.crime_against.is_some() {
+            assert_eq!(f.0, o.crime_against, "{}", o.offense_id);
+        }
+    }
+
     // Real old-schema rows: every one derives its category from the NIBRS code, as computed in Rust.
     let derived: i64 = conn
-        .query_row("SELECT count(*) FROM staging.stg_offenses WHERE offense_category_source = 'nibrs_code'", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM staging.stg_offenses WHERE offense_category_source = 'nibrs_code'", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert!(derived >= 4098, "{derived}");
     for o in offenses.values() {
@@ -711,7 +620,11 @@ fn golden_marts_match_an_independent_rust_computation_on_real_and_edge_rows() {
     assert!(want_future >= 1);
     let disagree = summary.tests.iter().find(|t| t.name == "warn_spd_category_disagrees_with_nibrs").unwrap();
     assert_eq!(disagree.failing_rows, 1);
-    assert!(disagree.sample_rows[0].contains("offenses=1") && disagree.sample_rows[0].contains("120"), "{:?}", disagree.sample_rows);
+    assert!(
+        disagree.sample_rows[0].contains("offenses=1") && disagree.sample_rows[0].contains("120"),
+        "{:?}",
+        disagree.sample_rows
+    );
     assert!(summary.warnings.iter().any(|w| w.contains("warn_spd_category_disagrees_with_nibrs")));
     assert!(summary.tests.iter().filter(|t| t.severity == crimewatch::warehouse::Severity::Error).all(|t| t.passed()));
     assert!(summary.tests.len() > 80, "every generic and singular test ran: {}", summary.tests.len());
@@ -750,7 +663,10 @@ fn failing_data_test_exits_non_zero_names_the_test_and_leaves_the_published_file
     let out = crimewatch(&dir, &["build"], &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("accepted_values_fct_offenses_crime_against__PERSON__PROPERTY__SOCIETY__ANY__NOT_A_CRIME"), "{stderr}");
+    assert!(
+        stderr.contains("accepted_values_fct_offenses_crime_against__PERSON__PROPERTY__SOCIETY__ANY__NOT_A_CRIME"),
+        "{stderr}"
+    );
     assert!(stderr.contains("1 failing row(s)"), "{stderr}");
     assert!(stderr.contains("value_field=BOGUS, n_records=1"), "{stderr}");
     assert!(stderr.contains("unchanged"), "{stderr}");
@@ -805,7 +721,9 @@ fn reader_holding_the_published_file_is_not_blocked_and_keeps_its_snapshot() {
     pipeline::build(&settings(&dir), Progress::Hidden).unwrap();
     let published = dir.join("warehouse.duckdb");
     let reader = open_read_only(&published);
-    let count = |c: &duckdb::Connection| -> i64 { c.query_row("SELECT count(*) FROM marts.fct_offenses", [], |r| r.get(0)).unwrap() };
+    let count = |c: &duckdb::Connection| -> i64 {
+        c.query_row("SELECT count(*) FROM marts.fct_offenses", [], |r| r.get(0)).unwrap()
+    };
     let old = count(&reader);
 
     let mut more = small_rows();
@@ -841,10 +759,18 @@ print("version", duckdb.__version__)
     assert!(out.status.success(), "{}\n{}", stdout, String::from_utf8_lossy(&out.stderr));
     let facts = expected::offenses(&lake_rows).len();
     assert!(stdout.contains(&format!("marts.fct_offenses BASE TABLE {facts}\n")), "{stdout}");
-    for table in ["staging.stg_offenses", "staging.lake_manifest", "staging.nibrs_offense_codes", "staging.precincts",
-        "marts.dim_month", "marts.mart_category_trend", "marts.mart_area_counts", "marts.mart_offense_breakdown",
-        "marts.mart_hour_weekday", "marts.meta_build"]
-    {
+    for table in [
+        "staging.stg_offenses",
+        "staging.lake_manifest",
+        "staging.nibrs_offense_codes",
+        "staging.precincts",
+        "marts.dim_month",
+        "marts.mart_category_trend",
+        "marts.mart_area_counts",
+        "marts.mart_offense_breakdown",
+        "marts.mart_hour_weekday",
+        "marts.meta_build",
+    ] {
         assert!(stdout.contains(&format!("{table} BASE TABLE ")), "{table} missing:\n{stdout}");
     }
     assert!(!stdout.contains("VIEW"), "{stdout}");
@@ -857,8 +783,7 @@ fn dbt_build_on_the_same_project_matches_crimewatch_row_for_row() {
     let lake = dir.join("lake");
     fixture_lake::write(&lake, &golden_rows(), GOLDEN_PARTIAL);
     let summary = pipeline::build(&settings(&dir), Progress::Hidden).unwrap();
-    let our_warnings: BTreeSet<String> =
-        summary.tests.iter().filter(|t| !t.passed()).map(|t| t.name.clone()).collect();
+    let our_warnings: BTreeSet<String> = summary.tests.iter().filter(|t| !t.passed()).map(|t| t.name.clone()).collect();
 
     let dbt_file = dir.join("dbt.duckdb");
     let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("transform");
@@ -978,4 +903,90 @@ fn build_prints_a_summary_table_and_json() {
     assert_eq!(summary["fact_rows"].as_u64().unwrap() as usize, expected::offenses(&lake_rows).len());
     assert_eq!(summary["models"], json!(9));
     assert_eq!(summary["seeds"], json!(2));
+}
+
+/// The real path: the SODA-compatible server → `crimewatch ingest` → `crimewatch build`, with the marts checked
+/// against the Rust computation from the rows the server held (generated rows, then the real revision pair).
+#[test]
+fn served_rows_ingested_then_built_give_the_independently_computed_marts() {
+    use crimewatch::domain::Month;
+    use crimewatch::testkit::generate::{self, GenSpec, Schema};
+    use crimewatch::testkit::{samples as kit_samples, SodaServer};
+
+    let check = |name: &str, rows: Vec<Row>, range: &[&str], then: Option<Vec<Row>>| {
+        let dir = data_dir(name);
+        let server = SodaServer::start("tazs-3rd5", rows.clone());
+        let url = server.url();
+        let ingest = |dir: &Path| {
+            let mut args = vec!["--socrata-url", url.as_str(), "--json", "ingest"];
+            args.extend_from_slice(range);
+            let out = crimewatch(dir, &args, &[]);
+            assert!(out.status.success(), "ingest: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        ingest(&dir);
+        let mut final_rows = rows;
+        if let Some(next) = then {
+            drop(server);
+            let server = SodaServer::start("tazs-3rd5", next.clone());
+            let mut args = vec!["--socrata-url", server.url().leak() as &str, "--json", "ingest"];
+            args.extend_from_slice(range);
+            let out = crimewatch(&dir, &args, &[]);
+            assert!(out.status.success(), "second ingest: {}", String::from_utf8_lossy(&out.stderr));
+            final_rows = next;
+        }
+        let out = crimewatch(&dir, &["--json", "build"], &[]);
+        assert!(out.status.success(), "build: {}", String::from_utf8_lossy(&out.stderr));
+        let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let lake_rows: Vec<_> = final_rows.iter().enumerate().map(|(i, r)| fixture_lake::to_lake_row(r, i)).collect();
+        let offenses = expected::offenses(&lake_rows);
+        assert_eq!(summary["fact_rows"].as_u64().unwrap() as usize, offenses.len(), "{name}");
+        let conn = open_read_only(&dir.join("warehouse.duckdb"));
+        let trend = mart_counts(
+            &conn,
+            "marts.mart_category_trend",
+            &["axis", "month", "offense_category", "precinct", "sector", "beat", "neighborhood"],
+        );
+        let want = expected::count(&offenses, |o, axis, t| {
+            let mut k = vec![axis.to_string(), expected::month(t), o.category.clone()];
+            k.extend(expected::areas(o));
+            vec![k]
+        });
+        assert_counts_equal("mart_category_trend (served, ingested, built)", &trend, &want);
+        let hours = mart_counts(
+            &conn,
+            "(SELECT axis, month, offense_category, hour, weekday, CAST(sum(n) AS BIGINT) AS n
+              FROM marts.mart_hour_weekday GROUP BY ALL)",
+            &["axis", "month", "offense_category", "hour", "weekday"],
+        );
+        let mut want = expected::Counts::new();
+        for o in offenses.values() {
+            for (axis, t) in expected::axes(o) {
+                let k = vec![
+                    axis.to_string(),
+                    expected::month(t),
+                    o.category.clone(),
+                    t.hour().to_string(),
+                    t.weekday().num_days_from_monday().to_string(),
+                ];
+                *want.entry(k).or_default() += 1;
+            }
+        }
+        assert_counts_equal("mart_hour_weekday (served)", &hours, &want);
+    };
+
+    let generated = generate::rows(&GenSpec {
+        seed: 7,
+        first: Month::parse("2024-01").unwrap(),
+        last: Month::parse("2024-06").unwrap(),
+        rows: 1500,
+        schema: Schema::Nibrs,
+    });
+    check("e2e-generated", generated, &["--since", "2024-01", "--until", "2024-06"], None);
+    // The real revision pair: the second download replaces the first (added, gone, reclassified offenses).
+    check(
+        "e2e-revision",
+        kit_samples::pull1(),
+        &["--since", "2022-04", "--until", "2022-07"],
+        Some(kit_samples::pull2()),
+    );
 }

@@ -4,6 +4,7 @@
 //! Each section is one function that appends figures to the report; run a subset with
 //! `cargo bench --bench pipeline -- ingest`. `BENCH_RUNS` (default 3) sets the repetitions; medians are shown.
 
+mod build;
 mod ingest;
 
 use std::fmt::Write as _;
@@ -166,6 +167,9 @@ fn main() {
     let mut report = Report::default();
     if run("ingest") {
         ingest::run(&mut report);
+    }
+    if run("build") {
+        build::run(&mut report);
     }
     println!("\n{}", report.render());
 }

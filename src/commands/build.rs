@@ -9,7 +9,12 @@ use crate::cli::Context;
 pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
     let progress = if ctx.json { Progress::Hidden } else { Progress::detect() };
     let _lock = super::take_run_lock(ctx, "build")?;
-    match pipeline::build(&ctx.settings, progress) {
+    report(ctx, pipeline::build(&ctx.settings, progress))
+}
+
+/// Prints a build's outcome: the summary, or the failed data tests (exit 1); other errors go up.
+pub fn report(ctx: &Context, built: Result<BuildSummary, PipelineError>) -> anyhow::Result<ExitCode> {
+    match built {
         Ok(summary) => {
             print_summary(ctx, &summary)?;
             Ok(ExitCode::SUCCESS)
@@ -17,7 +22,8 @@ pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
         Err(PipelineError::Warehouse(err)) if err.failed_tests().is_some() => {
             let failed = err.failed_tests().unwrap_or_default();
             if ctx.json {
-                let report = serde_json::json!({ "published": false, "failed_tests": failed, "error": err.to_string() });
+                let report =
+                    serde_json::json!({ "published": false, "failed_tests": failed, "error": err.to_string() });
                 println!("{}", serde_json::to_string_pretty(&report)?);
             }
             eprintln!("error: {err}");

@@ -28,7 +28,9 @@ pub fn build(settings: &Settings, progress: Progress) -> Result<BuildSummary, Pi
         published: true,
         warnings: warned
             .iter()
-            .map(|t| format!("{}: {} row(s) ({}); e.g. {}", t.name, t.failing_rows, t.checks, t.sample_rows.join(" | ")))
+            .map(|t| {
+                format!("{}: {} row(s) ({}); e.g. {}", t.name, t.failing_rows, t.checks, t.sample_rows.join(" | "))
+            })
             .collect(),
         warehouse: report.warehouse,
         tests: report.tests,

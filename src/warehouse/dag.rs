@@ -9,7 +9,9 @@ use super::error::WarehouseError;
 pub fn order(deps: &BTreeMap<String, BTreeSet<String>>) -> Result<Vec<String>, WarehouseError> {
     for (node, ds) in deps {
         if let Some(missing) = ds.iter().find(|d| !deps.contains_key(*d)) {
-            return Err(WarehouseError::Graph { message: format!("{node} refers to {missing}, which is neither a model nor a seed") });
+            return Err(WarehouseError::Graph {
+                message: format!("{node} refers to {missing}, which is neither a model nor a seed"),
+            });
         }
     }
     let mut remaining: BTreeMap<&str, BTreeSet<&str>> =
@@ -41,8 +43,7 @@ fn describe_cycle(remaining: &BTreeMap<&str, BTreeSet<&str>>) -> String {
     let Some(start) = remaining.keys().next() else { return String::new() };
     let mut path: Vec<&str> = vec![start];
     let mut current = *start;
-    loop {
-        let Some(next) = remaining.get(current).and_then(|ds| ds.iter().next()) else { break };
+    while let Some(next) = remaining.get(current).and_then(|ds| ds.iter().next()) {
         if let Some(pos) = path.iter().position(|p| p == next) {
             let mut cycle: Vec<&str> = path[pos..].to_vec();
             cycle.push(next);
@@ -64,7 +65,13 @@ mod tests {
 
     #[test]
     fn dependencies_come_first() {
-        let g = graph(&[("fct", &["stg"]), ("stg", &["seed"]), ("seed", &[]), ("mart", &["fct", "dim"]), ("dim", &["fct"])]);
+        let g = graph(&[
+            ("fct", &["stg"]),
+            ("stg", &["seed"]),
+            ("seed", &[]),
+            ("mart", &["fct", "dim"]),
+            ("dim", &["fct"]),
+        ]);
         assert_eq!(order(&g).unwrap(), ["seed", "stg", "fct", "dim", "mart"]);
     }
 

@@ -13,7 +13,10 @@ pub(crate) const FILES: &[(&str, &str)] = &[
     ("models/marts/mart_area_counts.sql", include_str!("../../transform/models/marts/mart_area_counts.sql")),
     ("models/marts/mart_category_trend.sql", include_str!("../../transform/models/marts/mart_category_trend.sql")),
     ("models/marts/mart_hour_weekday.sql", include_str!("../../transform/models/marts/mart_hour_weekday.sql")),
-    ("models/marts/mart_offense_breakdown.sql", include_str!("../../transform/models/marts/mart_offense_breakdown.sql")),
+    (
+        "models/marts/mart_offense_breakdown.sql",
+        include_str!("../../transform/models/marts/mart_offense_breakdown.sql"),
+    ),
     ("models/marts/meta_build.sql", include_str!("../../transform/models/marts/meta_build.sql")),
     ("models/marts/schema.yml", include_str!("../../transform/models/marts/schema.yml")),
     ("models/staging/_sources.yml", include_str!("../../transform/models/staging/_sources.yml")),
@@ -24,10 +27,28 @@ pub(crate) const FILES: &[(&str, &str)] = &[
     ("seeds/_seeds.yml", include_str!("../../transform/seeds/_seeds.yml")),
     ("seeds/nibrs_offense_codes.csv", include_str!("../../transform/seeds/nibrs_offense_codes.csv")),
     ("seeds/precincts.csv", include_str!("../../transform/seeds/precincts.csv")),
-    ("tests/assert_fct_months_in_lake_manifest.sql", include_str!("../../transform/tests/assert_fct_months_in_lake_manifest.sql")),
-    ("tests/assert_fct_rows_equal_lake_rows_minus_exclusions.sql", include_str!("../../transform/tests/assert_fct_rows_equal_lake_rows_minus_exclusions.sql")),
-    ("tests/assert_lake_manifest_rows_match_month_files.sql", include_str!("../../transform/tests/assert_lake_manifest_rows_match_month_files.sql")),
-    ("tests/assert_marts_reconcile_with_fct.sql", include_str!("../../transform/tests/assert_marts_reconcile_with_fct.sql")),
-    ("tests/warn_offense_date_after_report_date_time.sql", include_str!("../../transform/tests/warn_offense_date_after_report_date_time.sql")),
-    ("tests/warn_spd_category_disagrees_with_nibrs.sql", include_str!("../../transform/tests/warn_spd_category_disagrees_with_nibrs.sql")),
+    (
+        "tests/assert_fct_months_in_lake_manifest.sql",
+        include_str!("../../transform/tests/assert_fct_months_in_lake_manifest.sql"),
+    ),
+    (
+        "tests/assert_fct_rows_equal_lake_rows_minus_exclusions.sql",
+        include_str!("../../transform/tests/assert_fct_rows_equal_lake_rows_minus_exclusions.sql"),
+    ),
+    (
+        "tests/assert_lake_manifest_rows_match_month_files.sql",
+        include_str!("../../transform/tests/assert_lake_manifest_rows_match_month_files.sql"),
+    ),
+    (
+        "tests/assert_marts_reconcile_with_fct.sql",
+        include_str!("../../transform/tests/assert_marts_reconcile_with_fct.sql"),
+    ),
+    (
+        "tests/warn_offense_date_after_report_date_time.sql",
+        include_str!("../../transform/tests/warn_offense_date_after_report_date_time.sql"),
+    ),
+    (
+        "tests/warn_spd_category_disagrees_with_nibrs.sql",
+        include_str!("../../transform/tests/warn_spd_category_disagrees_with_nibrs.sql"),
+    ),
 ];

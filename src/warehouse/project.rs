@@ -79,17 +79,6 @@ pub enum GenericKind {
     Relationships { to_model: String, field: String },
 }
 
-impl GenericKind {
-    pub fn label(&self) -> &'static str {
-        match self {
-            GenericKind::NotNull => "not_null",
-            GenericKind::Unique => "unique",
-            GenericKind::AcceptedValues { .. } => "accepted_values",
-            GenericKind::Relationships { .. } => "relationships",
-        }
-    }
-}
-
 /// Whether failing rows stop the publish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -192,7 +181,8 @@ impl Project {
             for src in seq_at(&doc, "sources") {
                 let source = str_at(src, "name").ok_or_else(|| project_error(path, "a source without `name`"))?;
                 for table in seq_at(src, "tables") {
-                    let t = str_at(table, "name").ok_or_else(|| project_error(path, "a source table without `name`"))?;
+                    let t =
+                        str_at(table, "name").ok_or_else(|| project_error(path, "a source table without `name`"))?;
                     let location = table
                         .get("meta")
                         .and_then(|m| m.get("external_location"))
@@ -219,7 +209,8 @@ impl Project {
                     ));
                 }
                 if let Some(types) = node.get("config").and_then(|c| c.get("column_types")) {
-                    let map = types.as_mapping().ok_or_else(|| project_error(path, "column_types must be a mapping"))?;
+                    let map =
+                        types.as_mapping().ok_or_else(|| project_error(path, "column_types must be a mapping"))?;
                     let mut out = BTreeMap::new();
                     for (k, v) in map {
                         let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
@@ -270,10 +261,6 @@ impl Project {
             .collect();
 
         Ok(Project { name, vars, macros, models, seeds, sources, generic_tests, singular_tests })
-    }
-
-    pub fn source(&self, source: &str, table: &str) -> Option<&SourceTable> {
-        self.sources.iter().find(|s| s.source == source && s.table == table)
     }
 }
 
@@ -359,7 +346,9 @@ fn parse_generic_test(spec: &Yaml, model: &str, column: &str, file: &str) -> Res
                             other => {
                                 return Err(project_error(
                                     file,
-                                    format!("{model}.{column}: test config `{other}` is not supported by crimewatch's runner"),
+                                    format!(
+                                    "{model}.{column}: test config `{other}` is not supported by crimewatch's runner"
+                                ),
                                 ))
                             }
                         }
@@ -408,7 +397,14 @@ fn parse_generic_test(spec: &Yaml, model: &str, column: &str, file: &str) -> Res
             ))
         }
     };
-    Ok(GenericTest { name: dbt_test_name(&kind_name, model, column, &args), kind, model: model.to_string(), column: column.to_string(), severity, file: file.to_string() })
+    Ok(GenericTest {
+        name: dbt_test_name(&kind_name, model, column, &args),
+        kind,
+        model: model.to_string(),
+        column: column.to_string(),
+        severity,
+        file: file.to_string(),
+    })
 }
 
 fn yaml_scalar(v: &Yaml) -> Option<String> {
@@ -492,8 +488,9 @@ mod tests {
         let names: Vec<&str> = p.generic_tests.iter().map(|t| t.name.as_str()).collect();
         assert!(names.contains(&"unique_fct_offenses_offense_id"), "{names:?}");
         assert!(names.contains(&"relationships_mart_area_counts_month__month__ref_dim_month_"), "{names:?}");
-        assert!(names
-            .contains(&"accepted_values_fct_offenses_offense_category__VIOLENT_CRIME__PROPERTY_CRIME__ALL_OTHER"));
+        assert!(
+            names.contains(&"accepted_values_fct_offenses_offense_category__VIOLENT_CRIME__PROPERTY_CRIME__ALL_OTHER")
+        );
         assert!(names.contains(&"accepted_values_mart_hour_weekday_weekday__False__0__1__2__3__4__5__6"));
         let warn = p.generic_tests.iter().find(|t| t.name.starts_with("relationships_stg_offenses_precinct")).unwrap();
         assert_eq!(warn.severity, Severity::Warn);
@@ -502,7 +499,8 @@ mod tests {
         let seed = p.seeds.iter().find(|s| s.name == "nibrs_offense_codes").unwrap();
         assert_eq!(seed.schema, "staging");
         assert_eq!(seed.columns[0], ("nibrs_offense_code".to_string(), "varchar".to_string()));
-        assert!(p.source("lake", "spd_crime").unwrap().external_location.contains("read_parquet("));
+        let lake = p.sources.iter().find(|s| s.source == "lake" && s.table == "spd_crime").unwrap();
+        assert!(lake.external_location.contains("read_parquet("));
     }
 
     #[test]
@@ -511,7 +509,8 @@ mod tests {
         files.insert("dbt_project.yml".to_string(), "name: p\n".to_string());
         files.insert(
             "models/schema.yml".to_string(),
-            "models:\n  - name: m\n    columns:\n      - name: c\n        data_tests: [dbt_utils_at_least_one]\n".to_string(),
+            "models:\n  - name: m\n    columns:\n      - name: c\n        data_tests: [dbt_utils_at_least_one]\n"
+                .to_string(),
         );
         let err = Project::from_files(files).unwrap_err().to_string();
         assert!(err.contains("dbt_utils_at_least_one") && err.contains("models/schema.yml"), "{err}");

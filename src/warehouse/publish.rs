@@ -91,10 +91,6 @@ impl Drop for CandidateFile {
 }
 
 impl Tested {
-    pub fn path(&self) -> &Path {
-        &self.file.path
-    }
-
     /// Atomically replaces the published warehouse with this file.
     pub fn publish(self) -> Result<Published, WarehouseError> {
         let (path, published) = (&self.file.path, &self.file.published);

@@ -67,17 +67,19 @@ pub fn render(
         lock(&rec)?.refs.push(name.clone());
         match &relations {
             None => Ok(relation(DEFAULT_SCHEMA, &name)),
-            Some(known) => known
-                .get(&name)
-                .cloned()
-                .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("ref('{name}'): no such model or seed"))),
+            Some(known) => known.get(&name).cloned().ok_or_else(|| {
+                Error::new(ErrorKind::InvalidOperation, format!("ref('{name}'): no such model or seed"))
+            }),
         }
     });
     let (rec, sources) = (recorded.clone(), ctx.sources.clone());
     env.add_function("source", move |source: String, table: String| -> Result<String, Error> {
         lock(&rec)?.sources.push((source.clone(), table.clone()));
         sources.get(&(source.clone(), table.clone())).cloned().ok_or_else(|| {
-            Error::new(ErrorKind::InvalidOperation, format!("source('{source}', '{table}') is not declared in a .yml file"))
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("source('{source}', '{table}') is not declared in a .yml file"),
+            )
         })
     });
     let rec = recorded.clone();
@@ -127,12 +129,12 @@ pub fn render(
     }
 
     let source = format!("{macros}\n{template}");
-    let sql = env.render_named_str(file, &source, ()).map_err(|e| WarehouseError::Render {
-        file: file.to_string(),
-        message: describe(&e),
-    })?;
+    let sql = env
+        .render_named_str(file, &source, ())
+        .map_err(|e| WarehouseError::Render { file: file.to_string(), message: describe(&e) })?;
     drop(env);
-    let mut out = lock(&recorded).map_err(|e| WarehouseError::Render { file: file.to_string(), message: describe(&e) })?.clone();
+    let mut out =
+        lock(&recorded).map_err(|e| WarehouseError::Render { file: file.to_string(), message: describe(&e) })?.clone();
     out.sql = sql.trim().to_string();
     Ok(out)
 }
@@ -201,7 +203,8 @@ mod tests {
 
     #[test]
     fn dbt_functions_render_and_record_refs_sources_and_config() {
-        let tpl = "{{ config(materialized='table') }}select {{ var('n') }}, {{ var('m', 5) }}, '{{ env_var('LAKE') }}', \
+        let tpl =
+            "{{ config(materialized='table') }}select {{ var('n') }}, {{ var('m', 5) }}, '{{ env_var('LAKE') }}', \
                    '{{ run_started_at.strftime('%Y-%m-%d') }}' from {{ ref('a') }} join {{ source('lake', 't') }} \
                    {% if is_incremental() %}x{% endif %}-- {{ this }}";
         let r = render(&ctx(), "m.sql", "", tpl, Some("\"marts\".\"m\"")).unwrap();

@@ -75,6 +75,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildReport, WarehouseError> {
     let lake_dir = check_lake(&req.lake_dir)?;
     check_quotable(&req.warehouse)?;
     let project = Project::embedded()?;
+    tracing::info!(stage = "warehouse", project = %project.name, lake = %lake_dir.display(), "building");
 
     let mut vars = project.vars.clone();
     vars.insert("provisional_months".into(), req.config.provisional_months.into());
@@ -84,17 +85,13 @@ pub fn build(req: &BuildRequest) -> Result<BuildReport, WarehouseError> {
     ]
     .into_iter()
     .collect();
-    let mut ctx = RenderContext {
-        vars,
-        env_vars,
-        relations: None,
-        sources: BTreeMap::new(),
-        run_started_at: chrono::Utc::now(),
-    };
+    let mut ctx =
+        RenderContext { vars, env_vars, relations: None, sources: BTreeMap::new(), run_started_at: chrono::Utc::now() };
     for s in &project.sources {
         let r = render(&ctx, &s.file, "", &s.external_location, None)?;
         // dbt-duckdb formats external_location with the source's names (`{name}`, `{identifier}`, `{schema}`).
-        let location = r.sql.replace("{name}", &s.table).replace("{identifier}", &s.table).replace("{schema}", &s.source);
+        let location =
+            r.sql.replace("{name}", &s.table).replace("{identifier}", &s.table).replace("{schema}", &s.source);
         ctx.sources.insert((s.source.clone(), s.table.clone()), location);
     }
 
@@ -111,7 +108,8 @@ pub fn build(req: &BuildRequest) -> Result<BuildReport, WarehouseError> {
             return Err(WarehouseError::Graph { message: format!("two nodes are named {} ({})", m.name, m.path) });
         }
         let r = render(&ctx, &m.path, &project.macros, &m.sql, None)?;
-        let schema = r.schema.clone().or_else(|| m.folder_config.schema.clone()).unwrap_or_else(|| DEFAULT_SCHEMA.to_string());
+        let schema =
+            r.schema.clone().or_else(|| m.folder_config.schema.clone()).unwrap_or_else(|| DEFAULT_SCHEMA.to_string());
         relations.insert(m.name.clone(), relation(&schema, &m.name));
         materialized.insert(
             m.name.clone(),
@@ -129,7 +127,10 @@ pub fn build(req: &BuildRequest) -> Result<BuildReport, WarehouseError> {
     }
     for m in &project.models {
         let rendered = render(&ctx, &m.path, &project.macros, &m.sql, Some(&relations[&m.name]))?;
-        nodes.insert(m.name.clone(), Node::Model { path: m.path.clone(), rendered, materialized: materialized[&m.name] });
+        nodes.insert(
+            m.name.clone(),
+            Node::Model { path: m.path.clone(), rendered, materialized: materialized[&m.name] },
+        );
     }
     let tests = plan_tests(&project, &ctx)?;
 
@@ -193,8 +194,12 @@ pub fn build(req: &BuildRequest) -> Result<BuildReport, WarehouseError> {
         let result = run_test(conn, t)?;
         match (result.passed(), result.severity) {
             (true, _) => tracing::debug!(stage = "warehouse", test = %t.name, "pass"),
-            (false, Severity::Warn) => tracing::warn!(stage = "warehouse", test = %t.name, rows = result.failing_rows, "data test warning"),
-            (false, Severity::Error) => tracing::error!(stage = "warehouse", test = %t.name, rows = result.failing_rows, "data test failed"),
+            (false, Severity::Warn) => {
+                tracing::warn!(stage = "warehouse", test = %t.name, rows = result.failing_rows, "data test warning")
+            }
+            (false, Severity::Error) => {
+                tracing::error!(stage = "warehouse", test = %t.name, rows = result.failing_rows, "data test failed")
+            }
         }
         results.push(result);
         progress.step(&t.name);
@@ -275,7 +280,12 @@ fn plan_tests(project: &Project, ctx: &RenderContext) -> Result<Vec<PlannedTest>
                 context! { model, column, to => lookup(to_model, &t.file)?, field => format!("\"{field}\"") },
             ),
         };
-        out.push(PlannedTest { name: t.name.clone(), checks, severity: t.severity, sql: sql_template(file, tpl, sql_ctx)? });
+        out.push(PlannedTest {
+            name: t.name.clone(),
+            checks,
+            severity: t.severity,
+            sql: sql_template(file, tpl, sql_ctx)?,
+        });
     }
     for t in &project.singular_tests {
         let r = render(ctx, &t.path, &project.macros, &t.sql, None)?;
