@@ -7,4 +7,3 @@ mod schedule;
 mod testkit;
 mod warehouse;
 mod web;
-
