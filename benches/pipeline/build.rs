@@ -96,7 +96,8 @@ fn temp_data_dir() -> PathBuf {
     dir
 }
 
-pub fn run(report: &mut Report) {
+/// Runs the build section; with `keep` the data dir with its published warehouse is returned for the web section.
+pub fn run(report: &mut Report, keep: bool) -> Option<PathBuf> {
     let runs = crate::runs();
     let rows: usize = std::env::var("BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_200_000);
     let first = Month::parse("2008-01").expect("valid month");
@@ -128,14 +129,20 @@ pub fn run(report: &mut Report) {
         walls.push(r.wall);
         rss.push(r.peak_rss_bytes);
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    let published = !walls.is_empty();
+    let kept = if keep && published {
+        Some(dir)
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+        None
+    };
     report.add(SECTION, "lake rows (generated)", written.to_string(), Vec::new());
     if let Some(n) = fact_rows {
         report.add(SECTION, "fact rows", n.to_string(), Vec::new());
     }
     if walls.is_empty() {
         report.note("no build figures: the build did not succeed (see above)".to_string());
-        return;
+        return kept;
     }
     let wall = median_duration(walls.clone());
     report.add_target(
@@ -155,4 +162,5 @@ pub fn run(report: &mut Report) {
         "≤ 512 MB",
         peak <= RSS_TARGET_BYTES,
     );
+    kept
 }

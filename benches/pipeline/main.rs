@@ -6,6 +6,7 @@
 
 mod build;
 mod ingest;
+mod web;
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -168,8 +169,21 @@ fn main() {
     if run("ingest") {
         ingest::run(&mut report);
     }
-    if run("build") {
-        build::run(&mut report);
+    // The web section measures the API and the page on the warehouse the build section published.
+    if run("build") || run("web") {
+        if let Some(dir) = build::run(&mut report, run("web")) {
+            if run("web") {
+                for (name, value, target) in web::run(&dir) {
+                    let shown = format!("{value:.1}");
+                    if target.is_nan() {
+                        report.add("web", &name, shown, Vec::new());
+                    } else {
+                        report.add_target("web", &name, shown, Vec::new(), &format!("≤ {target}"), value <= target);
+                    }
+                }
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
     println!("\n{}", report.render());
 }

@@ -85,7 +85,11 @@ async fn load(base: &str, endpoint: &str) -> (f64, f64) {
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(REQUESTS_PER_CLIENT);
             for i in 0..REQUESTS_PER_CLIENT {
-                let url = if health { prefix.trim_end_matches('?').to_string() } else { format!("{prefix}{}", variants[(c + i) % variants.len()]) };
+                let url = if health {
+                    prefix.trim_end_matches('?').to_string()
+                } else {
+                    format!("{prefix}{}", variants[(c + i) % variants.len()])
+                };
                 let t = Instant::now();
                 let resp = client.get(&url).send().await.expect("request");
                 assert!(resp.status().is_success(), "{url}: {}", resp.status());
