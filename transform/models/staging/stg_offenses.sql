@@ -35,17 +35,39 @@ cleaned as (
         extra_columns,
         source_row_id,
         source_updated_at,
-        source_kind
+        source_kind,
+        filename as lake_file,
+        file_row_number as lake_row
     from source
 ),
 
-latest as (
+-- De-duplication looks at narrow keys only: ranking whole rows made DuckDB sort every column of 1.2M rows,
+-- for ids that are almost all unique. The lake is read a second time (not through a CTE, which DuckDB would
+-- materialize whole) and a row is named by its file and position.
+keys as (
+    select
+        {{ clean_text('offense_id') }} as offense_id,
+        filename as lake_file,
+        file_row_number as lake_row,
+        source_updated_at,
+        {{ clean_timestamp('report_date_time') }} as report_date_time,
+        report_month,
+        source_row_id,
+        {{ clean_text('report_number') }} as report_number,
+        upper({{ clean_text('nibrs_offense_code') }}) as nibrs_offense_code,
+        {{ clean_timestamp('offense_date') }} as offense_date
+    from {{ source('lake', 'spd_crime') }}
+),
+
+superseded as (
     -- offense_id is the key within one download; an id seen more than once (a month re-fetched while the month
     -- an offense moved out of was not) keeps its newest version. The later keys only make the choice
     -- deterministic.
-    select *
-    from cleaned
-    where offense_id is not null
+    select lake_file, lake_row
+    from keys
+    where offense_id in (
+        select offense_id from keys where offense_id is not null group by offense_id having count(*) > 1
+    )
     qualify row_number() over (
         partition by offense_id
         order by
@@ -56,7 +78,14 @@ latest as (
             report_number desc nulls last,
             nibrs_offense_code desc nulls last,
             offense_date desc nulls last
-    ) = 1
+    ) > 1
+),
+
+latest as (
+    select * exclude (lake_file, lake_row)
+    from cleaned
+    anti join superseded using (lake_file, lake_row)
+    where offense_id is not null
 ),
 
 precinct_names as (
