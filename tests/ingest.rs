@@ -13,25 +13,18 @@ use crimewatch::testkit::generate::{self, GenSpec, Schema};
 use crimewatch::testkit::{samples, Fault, FaultKind, RequestKind, Row, SodaServer};
 use serde_json::Value;
 
+pub use crate::tempdir::TempDir;
+
 pub const DATASET: &str = "tazs-3rd5";
 
-/// A unique, empty folder for one test.
-pub fn temp_dir(name: &str) -> PathBuf {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "crimewatch-it-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A unique, empty folder for one test (removed when it passes).
+pub fn temp_dir(name: &str) -> TempDir {
+    TempDir::new(name)
 }
 
 /// One test's world: a data dir and a config file pointing at a server.
 pub struct World {
-    pub dir: PathBuf,
+    pub dir: TempDir,
     pub config: PathBuf,
 }
 

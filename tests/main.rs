@@ -4,6 +4,7 @@ mod cli;
 mod fixture_lake;
 mod ingest;
 mod schedule;
+mod tempdir;
 mod testkit;
 mod warehouse;
 mod web;

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{Duration as ChronoDuration, Utc};
+use chrono::Duration as ChronoDuration;
 use crimewatch::domain::Month;
 use crimewatch::schedule::api::{self, RunsApi};
 use crimewatch::schedule::{
@@ -21,17 +21,13 @@ use crimewatch::testkit::{Fault, FaultKind, RequestKind, SodaServer};
 use serde_json::Value;
 use tokio::sync::watch;
 
+use crate::tempdir::TempDir;
+
 const BIN: &str = env!("CARGO_BIN_EXE_crimewatch");
 const DATASET: &str = "tazs-3rd5";
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "cw-schedule-{name}-{}-{}",
-        std::process::id(),
-        Utc::now().timestamp_nanos_opt().unwrap_or_default()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp_dir(name: &str) -> TempDir {
+    TempDir::new(&format!("schedule-{name}"))
 }
 
 /// A small generated dataset over three months; the config below starts ingest at its first month.
@@ -197,7 +193,6 @@ fn cli_run_waits_for_the_lock_then_fails_naming_the_holder() {
     assert!(stderr.contains(&dir.join("crimewatch.lock").display().to_string()), "and the lock file: {stderr}");
     assert!(ledger_lines(&dir).is_empty(), "a run that never got the lock is not on record");
     drop(lock);
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
@@ -223,7 +218,6 @@ fn killed_lock_holder_leaves_no_stale_lock() {
     let runs = runs_json(&dir, &config);
     assert_eq!(runs["runs"][0]["status"], "abandoned", "{runs:#}");
     assert_eq!(runs["runs"][0]["trigger"], "cli");
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
@@ -247,7 +241,6 @@ fn sigterm_during_a_scheduled_run_records_it_abandoned_and_exits_cleanly() {
     assert!(finished[0]["error"].as_str().unwrap_or("").contains("during ingest"), "{:#}", finished[0]);
     assert!(RunLock::current_holder(&dir).unwrap().is_none());
     assert!(!dir.join("warehouse.duckdb").exists(), "nothing half-published");
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -261,7 +254,7 @@ async fn scheduled_run_killed_then_restart_converges() {
     let mut cmd = crimewatch(&dir, &hang, &config);
     cmd.args(["serve", "--addr", "127.0.0.1:0", "--schedule", "*/2 * * * * *"]);
     let first = Server::spawn(cmd);
-    let d = dir.clone();
+    let d = dir.to_path_buf();
     tokio::task::spawn_blocking(move || {
         wait_until("a scheduled run to start", Duration::from_secs(30), || {
             ledger_lines(&d).iter().any(|l| l["event"] == "started" && l["trigger"] == "schedule")
@@ -292,7 +285,6 @@ async fn scheduled_run_killed_then_restart_converges() {
     assert!(statuses.contains(&"abandoned") && statuses.contains(&"succeeded"), "{statuses:?}");
     assert!(dir.join("warehouse.duckdb").exists());
     assert!(RunLock::current_holder(&dir).unwrap().is_none());
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -345,7 +337,6 @@ async fn scheduled_run_retries_after_source_failures_then_succeeds() {
     assert!(runs[1].error.as_deref().is_some_and(|e| !e.is_empty()));
     assert!(runs[0].rows_written > 0 && runs[0].tests_failed == 0 && runs[0].published);
     assert!(dir.join("warehouse.duckdb").exists());
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -445,7 +436,6 @@ async fn trigger_endpoint_needs_the_admin_token() {
     let again = get_json(&format!("http://{addr}/api/runs")).await;
     assert_eq!(again["runs"][0]["run_id"], run_id.as_str());
     assert_eq!(again["runs"][0]["status"], "succeeded");
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -483,7 +473,6 @@ async fn up_on_a_fresh_data_dir_fetches_builds_serves_and_runs_again_on_schedule
     let n = after["runs"].as_array().unwrap().len();
     assert!(n >= 2, "the ledger read back after the restart: {after:#}");
     assert!(after["runs"].as_array().unwrap().iter().all(|r| r["status"] != "running"));
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -517,7 +506,6 @@ async fn up_with_an_unreachable_source_says_so_and_serves_anyway() {
     assert_eq!(body["runs"][0]["trigger"], "cli");
     let _ = child.kill();
     let _ = child.wait();
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
@@ -544,5 +532,4 @@ fn cli_run_ingests_builds_and_is_on_record() {
     let table = crimewatch(&dir, &soda.url(), &config).arg("runs").output().unwrap();
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.contains(report["run_id"].as_str().unwrap()) && text.contains("succeeded"), "{text}");
-    std::fs::remove_dir_all(dir).ok();
 }

@@ -5,7 +5,7 @@
 //! layout (docs/ARCHITECTURE.md) with DuckDB, the way `crimewatch ingest` does.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use chrono::{Datelike, NaiveDateTime, Timelike};
@@ -14,21 +14,13 @@ use crimewatch::settings::Settings;
 use serde_json::{json, Map, Value};
 
 use crate::fixture_lake;
+use crate::tempdir::TempDir;
 
 type Row = Map<String, Value>;
 
-/// A fresh, unique data dir per test.
-fn data_dir(name: &str) -> PathBuf {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static SEQ: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "crimewatch-wh-{name}-{}-{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, unique data dir per test (removed when it passes).
+fn data_dir(name: &str) -> TempDir {
+    TempDir::new(&format!("wh-{name}"))
 }
 
 fn settings(dir: &Path) -> Settings {
@@ -741,7 +733,8 @@ fn warehouse_is_self_contained_and_opens_in_python_duckdb() {
     let lake_rows = fixture_lake::write(&dir.join("lake"), &small_rows(), &[]);
     pipeline::build(&settings(&dir), Progress::Hidden).unwrap();
     // Moved away from its lake (deleted), the file still answers every query: marts and staging are tables.
-    let elsewhere = data_dir("python-moved").join("copy.duckdb");
+    let moved_to = data_dir("python-moved");
+    let elsewhere = moved_to.join("copy.duckdb");
     std::fs::copy(dir.join("warehouse.duckdb"), &elsewhere).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 

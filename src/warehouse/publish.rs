@@ -204,6 +204,7 @@ mod tests {
         assert!(matches!(c.into_tested(vec![failure]), Err(WarehouseError::DataTestsFailed { .. })));
         assert!(!path.exists());
         assert_eq!(std::fs::read(&published).unwrap(), b"old");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -222,5 +223,7 @@ mod tests {
         assert_eq!(x, 42);
         let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
         assert_eq!(left.len(), 1, "{left:?}");
+        drop(conn);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

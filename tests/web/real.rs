@@ -71,8 +71,8 @@ async fn real_pipeline_build_serves_the_counts_computed_from_the_rows() {
     let first = Month::parse("2024-09").unwrap();
     let rows = generate(9, 3000, first, now);
     let server = SodaServer::start("tazs-3rd5", rows.iter().enumerate().map(|(i, o)| to_row(o, i)).collect());
-    let dir = super::support::TempDir::new("real");
-    let settings = Settings::for_data_dir(&dir.0, &server.url());
+    let dir = crate::tempdir::TempDir::new("real");
+    let settings = Settings::for_data_dir(dir.path(), &server.url());
     let opts = IngestOptions { since: Some(first), until: Some(now), full: false };
     pipeline::ingest(&settings, &opts, Progress::Hidden).await.expect("ingest");
     let s2 = settings.clone();

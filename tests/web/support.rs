@@ -1,36 +1,13 @@
 //! `spawn_app`: a fresh data dir, a warehouse published from fixture rows, the real server on a random port.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use crimewatch::settings::Settings;
 use crimewatch::web::Application;
 use serde_json::Value;
 
 use super::fixture::{self, Offense};
-
-/// A unique temp dir, removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> TempDir {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "crimewatch-web-{name}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::tempdir::TempDir;
 
 pub struct TestApp {
     pub base: String,
@@ -41,7 +18,7 @@ pub struct TestApp {
 
 impl TestApp {
     pub fn warehouse(&self) -> PathBuf {
-        self.dir.0.join("warehouse.duckdb")
+        self.dir.join("warehouse.duckdb")
     }
 
     pub async fn get(&self, path_and_query: &str) -> (u16, String, reqwest::header::HeaderMap) {
@@ -70,9 +47,9 @@ impl Drop for TestApp {
 pub async fn spawn_app(name: &str, rows: Option<&[Offense]>, extra: axum::Router) -> TestApp {
     let dir = TempDir::new(name);
     if let Some(rows) = rows {
-        publish(rows, &dir.0.join("warehouse.duckdb")).await;
+        publish(rows, &dir.join("warehouse.duckdb")).await;
     }
-    let settings = Settings::for_data_dir(&dir.0, "http://127.0.0.1:9");
+    let settings = Settings::for_data_dir(dir.path(), "http://127.0.0.1:9");
     let app = Application::build(&settings, "127.0.0.1:0", extra).await.expect("build app");
     let base = format!("http://127.0.0.1:{}", app.port());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
