@@ -30,6 +30,8 @@ const NO_CHANGE_TARGET: Duration = Duration::from_secs(1);
 struct ChildRun {
     wall: Duration,
     peak_rss_bytes: u64,
+    /// User + system CPU time of the ingest process.
+    cpu: Duration,
     ok: bool,
     stdout: String,
     stderr: String,
@@ -67,11 +69,14 @@ fn run_ingest(data_dir: &Path, url: &str) -> ChildRun {
     });
     let ok = child.wait().map(|s| s.success()).unwrap_or(false);
     let wall = started.elapsed();
-    let peak_rss_kib: u64 = std::fs::read_to_string(&rss_file).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0);
+    let usage = std::fs::read_to_string(&rss_file).unwrap_or_default();
+    let mut fields = usage.split_whitespace().map(|t| t.parse::<u64>().unwrap_or(0));
+    let (peak_rss_kib, cpu_ms) = (fields.next().unwrap_or(0), fields.next().unwrap_or(0));
     let _ = std::fs::remove_file(&rss_file);
     ChildRun {
         wall,
         peak_rss_bytes: peak_rss_kib * 1024,
+        cpu: Duration::from_millis(cpu_ms),
         ok,
         stdout: out_reader.join().unwrap_or_default(),
         stderr: err_reader.join().unwrap_or_default(),
@@ -165,6 +170,7 @@ pub fn run(report: &mut Report) {
     let addr = server.url().trim_start_matches("http://").to_string();
 
     let mut backfill = Vec::new();
+    let (mut client_cpus, mut server_cpus, mut floor_cpus) = (Vec::new(), Vec::new(), Vec::new());
     let mut rss = Vec::new();
     let mut requests = Vec::new();
     let mut bytes = Vec::new();
@@ -178,7 +184,9 @@ pub fn run(report: &mut Report) {
         let dir = temp_data_dir(i);
         server.reset_log();
         eprintln!("ingest: run {}/{runs}: backfill into {}", i + 1, dir.display());
+        let server_cpu_before = crate::own_cpu();
         let full = run_ingest(&dir, &server.url());
+        let server_cpu = crate::own_cpu().saturating_sub(server_cpu_before);
         if !full.ok {
             report.note(format!(
                 "ingest backfill failed (run {}): stderr tail:\n{}\nstdout tail:\n{}",
@@ -197,13 +205,17 @@ pub fn run(report: &mut Report) {
             lake_count = Some(lake_rows(&dir));
         }
         backfill.push(full.wall);
+        client_cpus.push(full.cpu);
+        server_cpus.push(server_cpu);
         rss.push(full.peak_rss_bytes);
         requests.push(log.len() as u64);
         bytes.push(server.bytes_sent());
         concurrency.push(peak as u64);
 
         eprintln!("ingest: run {}/{runs}: replaying {} pages with {peak} connections", i + 1, pages.len());
+        let floor_cpu_before = crate::own_cpu();
         let (floor, floor_bytes) = replay(&addr, &pages, peak);
+        floor_cpus.push(crate::own_cpu().saturating_sub(floor_cpu_before));
         floors.push(floor);
         ratios.push(full.wall.as_secs_f64() / floor.as_secs_f64().max(1e-9));
         if i == 0 {
@@ -262,6 +274,18 @@ pub fn run(report: &mut Report) {
         "≤ 256 MB",
         peak_rss <= RSS_TARGET_BYTES,
     );
+    report.add(
+        SECTION,
+        "full backfill: CPU time of the ingest process",
+        secs(median_duration(client_cpus.clone())),
+        all(&client_cpus),
+    );
+    report.add(
+        SECTION,
+        "full backfill: CPU time of the test server (same cores)",
+        secs(median_duration(server_cpus.clone())),
+        all(&server_cpus),
+    );
     report.add(SECTION, "full backfill: requests", median_u64(requests.clone()).to_string(), Vec::new());
     report.add(SECTION, "full backfill: response bytes", megabytes(median_u64(bytes.clone())), Vec::new());
     report.add(SECTION, "full backfill: peak concurrent requests", median_u64(concurrency).to_string(), Vec::new());
@@ -270,6 +294,12 @@ pub fn run(report: &mut Report) {
         "download floor (same pages, same concurrency)",
         secs(median_duration(floors.clone())),
         all(&floors),
+    );
+    report.add(
+        SECTION,
+        "download floor: CPU time of server + bare client",
+        secs(median_duration(floor_cpus.clone())),
+        all(&floor_cpus),
     );
     ratios.sort_by(f64::total_cmp);
     let ratio = ratios[ratios.len() / 2];

@@ -128,7 +128,7 @@ pub fn megabytes(bytes: u64) -> String {
 }
 
 /// `<bench> --rusage-launcher FILE PROGRAM ARGS...` runs PROGRAM as a child of this (small) process and writes
-/// its peak RSS in KiB to FILE, exiting with its status. Needed because on Linux a program exec'd straight from
+/// its peak RSS in KiB and its CPU time (user + system) in milliseconds to FILE, exiting with its status. Needed because on Linux a program exec'd straight from
 /// the bench process — which holds the 1.2M-row test server — starts with the bench's high-water RSS in
 /// `ru_maxrss` (exec records the old address space's peak).
 pub const LAUNCHER_FLAG: &str = "--rusage-launcher";
@@ -152,9 +152,24 @@ fn launcher(args: &[String]) -> ! {
     // SAFETY: `pid` is our child and is reaped only here (the `Child` handle is leaked, never waited on).
     let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     std::mem::forget(child);
-    let _ = std::fs::write(file, usage.ru_maxrss.to_string());
+    let _ = std::fs::write(file, format!("{} {}", usage.ru_maxrss, cpu_millis(&usage)));
     let code = if rc == pid && libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 1 };
     std::process::exit(code)
+}
+
+fn cpu_millis(u: &libc::rusage) -> i64 {
+    let ms = |t: libc::timeval| t.tv_sec * 1000 + t.tv_usec / 1000;
+    ms(u.ru_utime) + ms(u.ru_stime)
+}
+
+/// CPU time (user + system) this bench process has used so far: the in-process test server's share of a run is
+/// the difference across it.
+pub fn own_cpu() -> Duration {
+    // SAFETY: an all-zero rusage is valid; getrusage fills it for this process.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a valid pointer.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    Duration::from_millis(cpu_millis(&usage).max(0) as u64)
 }
 
 fn main() {
