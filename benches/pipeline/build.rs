@@ -1,17 +1,17 @@
 //! Build section: a full rebuild with every data test (`crimewatch build`) on ~1.2M generated rows. The lake is
 //! laid down first (not timed) by the test suite's fixture writer from the seeded generator's rows; each build
-//! runs as a child process, so wall time and peak RSS (the child's VmHWM) are the build's own.
+//! runs as a child process (through the bench's rusage launcher), so wall time, peak RSS and CPU time are the
+//! build's own.
 //! Targets (issue 3): ≤ 5 s, ≤ 512 MB.
 
-use std::io::Read;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crimewatch::domain::Month;
 use crimewatch::testkit::generate::{self, GenSpec, Schema};
 
-use crate::{median_duration, median_u64, megabytes, secs, Report};
+use crate::{median_duration, median_u64, megabytes, run_crimewatch, secs, ChildRun, Report};
 
 #[path = "../../tests/fixture_lake.rs"]
 mod fixture_lake;
@@ -20,73 +20,10 @@ const SECTION: &str = "build";
 const WALL_TARGET: Duration = Duration::from_secs(5);
 const RSS_TARGET_BYTES: u64 = 512 * 1024 * 1024;
 
-struct ChildRun {
-    wall: Duration,
-    peak_rss_bytes: u64,
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `crimewatch --data-dir DIR --json build` and reaps it with `wait4` for its own peak RSS.
-// The child is reaped by `wait4` (which `Child::wait` cannot do while returning its rusage).
-#[allow(clippy::zombie_processes)]
+/// Runs `crimewatch --data-dir DIR --json build`.
 fn run_build(data_dir: &Path) -> ChildRun {
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crimewatch"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--json", "build"])
-        .env_remove("CRIMEWATCH_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the crimewatch binary");
-    let mut out = child.stdout.take().expect("stdout pipe");
-    let mut err = child.stderr.take().expect("stderr pipe");
-    let out_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let pid = libc::pid_t::try_from(child.id()).expect("pid fits");
-    // ru_maxrss from wait4 would report this (large) bench process: the child is spawned sharing its memory
-    // (vfork) and Linux carries the high-water mark across exec. The child's own VmHWM in /proc is its peak.
-    let status_path = format!("/proc/{pid}/status");
-    let hwm_reader = std::thread::spawn(move || {
-        let mut peak_kb = 0u64;
-        while let Ok(text) = std::fs::read_to_string(&status_path) {
-            let hwm = text
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
-            match hwm {
-                Some(kb) => peak_kb = peak_kb.max(kb),
-                None => break, // a zombie has no memory lines: the child has exited
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        peak_kb
-    });
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in; we wait for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = started.elapsed();
-    let ok = rc == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    ChildRun {
-        wall,
-        peak_rss_bytes: hwm_reader.join().unwrap_or(0) * 1024,
-        ok,
-        stdout: out_reader.join().unwrap_or_default(),
-        stderr: err_reader.join().unwrap_or_default(),
-    }
+    let args = [OsStr::new("--data-dir"), data_dir.as_os_str(), OsStr::new("--json"), OsStr::new("build")];
+    run_crimewatch(&args, &data_dir.with_extension("usage"))
 }
 
 fn temp_data_dir() -> PathBuf {
@@ -110,7 +47,7 @@ pub fn run(report: &mut Report, keep: bool) -> Option<PathBuf> {
     let written = fixture_lake::write_iter(&dir.join("lake"), generate::iter(&spec), &[partial.as_str()]);
     eprintln!("build: lake ready ({written} rows) after {:.1} s", t.elapsed().as_secs_f64());
 
-    let (mut walls, mut rss) = (Vec::new(), Vec::new());
+    let (mut walls, mut rss, mut cpus) = (Vec::new(), Vec::new(), Vec::new());
     let mut fact_rows = None;
     for i in 0..runs {
         eprintln!("build: run {}/{runs}", i + 1);
@@ -128,6 +65,7 @@ pub fn run(report: &mut Report, keep: bool) -> Option<PathBuf> {
         }
         walls.push(r.wall);
         rss.push(r.peak_rss_bytes);
+        cpus.push(r.cpu);
     }
     let published = !walls.is_empty();
     let kept = if keep && published {
@@ -161,6 +99,12 @@ pub fn run(report: &mut Report, keep: bool) -> Option<PathBuf> {
         rss.iter().map(|b| megabytes(*b)).collect(),
         "≤ 512 MB",
         peak <= RSS_TARGET_BYTES,
+    );
+    report.add(
+        SECTION,
+        "rebuild + all data tests: CPU time (2 cores)",
+        secs(median_duration(cpus.clone())),
+        cpus.iter().map(|d| secs(*d)).collect(),
     );
     kept
 }

@@ -5,10 +5,10 @@
 //! requests the ingest made, replayed with the same concurrency by a bare keep-alive client that discards the
 //! bodies; (3) the no-change re-run on the same data dir — wall time and requests.
 
+use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +17,7 @@ use crimewatch::domain::Month;
 use crimewatch::testkit::generate::{self, GenSpec, Schema};
 use crimewatch::testkit::{RequestKind, SodaServer};
 
-use crate::{median_duration, median_u64, megabytes, secs, Report};
+use crate::{median_duration, median_u64, megabytes, run_crimewatch, secs, ChildRun, Report};
 
 const SECTION: &str = "ingest";
 const DATASET: &str = "tazs-3rd5";
@@ -26,61 +26,11 @@ const FLOOR_RATIO_TARGET: f64 = 1.5;
 const RSS_TARGET_BYTES: u64 = 256 * 1024 * 1024;
 const NO_CHANGE_TARGET: Duration = Duration::from_secs(1);
 
-/// What one child run of the binary did.
-struct ChildRun {
-    wall: Duration,
-    peak_rss_bytes: u64,
-    /// User + system CPU time of the ingest process.
-    cpu: Duration,
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `crimewatch --data-dir DIR --socrata-url URL ingest --since 2008-01 --json` through the bench's
-/// rusage launcher (see `main.rs`), so the peak RSS is the ingest's own.
+/// Runs `crimewatch --data-dir DIR --socrata-url URL ingest --since 2008-01 --json`.
 fn run_ingest(data_dir: &Path, url: &str) -> ChildRun {
-    let rss_file = data_dir.with_extension("maxrss");
-    let started = Instant::now();
-    let mut child = Command::new(std::env::current_exe().expect("the bench binary's path"))
-        .arg(crate::LAUNCHER_FLAG)
-        .arg(&rss_file)
-        .arg(env!("CARGO_BIN_EXE_crimewatch"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--socrata-url", url, "--dataset", DATASET, "ingest", "--since", "2008-01", "--json"])
-        .env_remove("SODA_APP_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the crimewatch binary");
-    let mut out = child.stdout.take().expect("stdout pipe");
-    let mut err = child.stderr.take().expect("stderr pipe");
-    let out_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let ok = child.wait().map(|s| s.success()).unwrap_or(false);
-    let wall = started.elapsed();
-    let usage = std::fs::read_to_string(&rss_file).unwrap_or_default();
-    let mut fields = usage.split_whitespace().map(|t| t.parse::<u64>().unwrap_or(0));
-    let (peak_rss_kib, cpu_ms) = (fields.next().unwrap_or(0), fields.next().unwrap_or(0));
-    let _ = std::fs::remove_file(&rss_file);
-    ChildRun {
-        wall,
-        peak_rss_bytes: peak_rss_kib * 1024,
-        cpu: Duration::from_millis(cpu_ms),
-        ok,
-        stdout: out_reader.join().unwrap_or_default(),
-        stderr: err_reader.join().unwrap_or_default(),
-    }
+    let mut args = vec![OsStr::new("--data-dir"), data_dir.as_os_str()];
+    args.extend(["--socrata-url", url, "--dataset", DATASET, "ingest", "--since", "2008-01", "--json"].map(OsStr::new));
+    run_crimewatch(&args, &data_dir.with_extension("usage"))
 }
 
 /// Fetches every target with `concurrency` keep-alive connections, reading and discarding the bodies.

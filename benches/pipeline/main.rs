@@ -9,7 +9,10 @@ mod ingest;
 mod web;
 
 use std::fmt::Write as _;
-use std::time::Duration;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// One measured figure.
 pub struct Figure {
@@ -127,10 +130,63 @@ pub fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1_048_576.0)
 }
 
+/// What one run of the `crimewatch` binary did, measured from outside.
+pub struct ChildRun {
+    pub wall: Duration,
+    /// The child's own peak RSS (`ru_maxrss` taken by the launcher).
+    pub peak_rss_bytes: u64,
+    /// User + system CPU time of the child.
+    pub cpu: Duration,
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the release `crimewatch` binary with `args` (and `CRIMEWATCH_CONFIG`, `SODA_APP_TOKEN` unset) through
+/// the rusage launcher below, so its peak RSS and CPU time are its own; `usage_file` is a scratch path.
+pub fn run_crimewatch(args: &[&std::ffi::OsStr], usage_file: &Path) -> ChildRun {
+    let started = Instant::now();
+    let mut child = Command::new(std::env::current_exe().expect("the bench binary's path"))
+        .arg(LAUNCHER_FLAG)
+        .arg(usage_file)
+        .arg(env!("CARGO_BIN_EXE_crimewatch"))
+        .args(args)
+        .env_remove("CRIMEWATCH_CONFIG")
+        .env_remove("SODA_APP_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the crimewatch binary");
+    let read_all = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = pipe.read_to_string(&mut s);
+            s
+        })
+    };
+    let out_reader = read_all(Box::new(child.stdout.take().expect("stdout pipe")));
+    let err_reader = read_all(Box::new(child.stderr.take().expect("stderr pipe")));
+    let ok = child.wait().map(|s| s.success()).unwrap_or(false);
+    let wall = started.elapsed();
+    let usage = std::fs::read_to_string(usage_file).unwrap_or_default();
+    let mut fields = usage.split_whitespace().map(|t| t.parse::<u64>().unwrap_or(0));
+    let (peak_rss_kib, cpu_ms) = (fields.next().unwrap_or(0), fields.next().unwrap_or(0));
+    let _ = std::fs::remove_file(usage_file);
+    ChildRun {
+        wall,
+        peak_rss_bytes: peak_rss_kib * 1024,
+        cpu: Duration::from_millis(cpu_ms),
+        ok,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    }
+}
+
 /// `<bench> --rusage-launcher FILE PROGRAM ARGS...` runs PROGRAM as a child of this (small) process and writes
-/// its peak RSS in KiB and its CPU time (user + system) in milliseconds to FILE, exiting with its status. Needed because on Linux a program exec'd straight from
-/// the bench process — which holds the 1.2M-row test server — starts with the bench's high-water RSS in
-/// `ru_maxrss` (exec records the old address space's peak).
+/// its peak RSS in KiB and its CPU time (user + system) in milliseconds to FILE, exiting with its status.
+/// Needed because on Linux a program exec'd straight from the bench process — which holds the 1.2M-row test
+/// server — starts with the bench's high-water RSS in `ru_maxrss` (exec records the old address space's peak).
 pub const LAUNCHER_FLAG: &str = "--rusage-launcher";
 
 fn launcher(args: &[String]) -> ! {
