@@ -57,6 +57,8 @@ fn bad_config_names_the_key_and_the_fix() {
     fails_saying(&crimewatch(&dir, &["ingest"]), &["source.page_size_rows", "1..=50000"]);
     std::fs::write(&cfg, "[source]\nmonths_in_flight = 0\n").unwrap();
     fails_saying(&crimewatch(&dir, &["ingest"]), &["source.months_in_flight"]);
+    std::fs::write(&cfg, "[warehouse]\nstorage_version = \"1.4\"\n").unwrap();
+    fails_saying(&crimewatch(&dir, &["build"]), &["warehouse.storage_version", "v1.4.0"]);
     std::fs::remove_file(&cfg).unwrap();
     fails_saying(&crimewatch(&dir, &["--socrata-url", "data.seattle.gov", "ingest"]), &["socrata_url", "https://"]);
     fails_saying(&crimewatch(&dir, &["--dataset", "tazs3rd5", "ingest"]), &["dataset", "xxxx-xxxx"]);

@@ -772,6 +772,51 @@ print("version", duckdb.__version__)
     assert!(stdout.contains("version 2."), "same major version as the bundled DuckDB: {stdout}");
 }
 
+/// The DuckDB 1.x CLI (1.5.6 from PyPI), installed by scripts/install-test-deps: users' tools still ship 1.x.
+fn duckdb_1x_cli() -> std::path::PathBuf {
+    let home = std::env::var_os("HOME").expect("HOME is set");
+    let cli = Path::new(&home).join(".cache/crimewatch/duckdb-cli-1.5.6/duckdb_cli/duckdb");
+    assert!(cli.exists(), "{} is missing: run scripts/install-test-deps", cli.display());
+    cli
+}
+
+fn duckdb_1x(cli: &Path, dir: &Path, args: &[&str]) -> Vec<String> {
+    let out = Command::new(cli).current_dir(dir).args(["-csv", "-noheader"]).args(args).output().expect("duckdb runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "duckdb {args:?}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn lake_and_published_warehouse_open_in_the_duckdb_1x_cli() {
+    let cli = duckdb_1x_cli();
+    let dir = data_dir("duckdb-1x");
+    let lake_rows = fixture_lake::write(&dir.join("lake"), &small_rows(), &[]);
+    pipeline::build(&settings(&dir), Progress::Hidden).unwrap();
+    // The ingest issue's own check on the lake, as a user types it from the folder holding the data dir.
+    let parent = dir.parent().unwrap();
+    let name = dir.file_name().unwrap().to_string_lossy();
+    let lake_count =
+        format!("select count(*) from read_parquet('{name}/lake/spd_crime/*/*.parquet', hive_partitioning=true)");
+    assert_eq!(duckdb_1x(&cli, parent, &["-c", &lake_count]), [lake_rows.len().to_string()]);
+    // DuckDB 2.0 writes a format 1.x cannot open unless told otherwise (warehouse.storage_version, v1.4.0).
+    let facts = expected::offenses(&lake_rows).len();
+    let lines = duckdb_1x(
+        &cli,
+        &dir,
+        &[
+            "-readonly",
+            "warehouse.duckdb",
+            "-c",
+            "select count(*) from marts.fct_offenses; \
+             select (select sum(n) from marts.mart_category_trend where axis = 'reported') \
+                  = (select count(report_date_time) from marts.fct_offenses); \
+             select version();",
+        ],
+    );
+    assert_eq!(lines, [facts.to_string(), "true".to_string(), "v1.5.6".to_string()]);
+}
+
 #[test]
 fn dbt_build_on_the_same_project_matches_crimewatch_row_for_row() {
     let dir = data_dir("dbt");

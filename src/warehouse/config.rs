@@ -11,11 +11,15 @@ pub struct WarehouseConfig {
     pub provisional_months: u32,
     /// DuckDB's memory cap for a build, in MB; beyond it DuckDB spills to a folder next to the candidate file.
     pub memory_limit_mb: u32,
+    /// DuckDB storage format the published file is written in. DuckDB 2.0 writes a format DuckDB 1.x cannot
+    /// open; `v1.4.0` keeps the warehouse readable by DuckDB 1.4 (the LTS release) and newer — the CLI, Python
+    /// and the BI tools' drivers users already have. `v1.0.0` reaches further back.
+    pub storage_version: String,
 }
 
 impl Default for WarehouseConfig {
     fn default() -> Self {
-        WarehouseConfig { provisional_months: 2, memory_limit_mb: 384 }
+        WarehouseConfig { provisional_months: 2, memory_limit_mb: 384, storage_version: "v1.4.0".into() }
     }
 }
 
@@ -33,6 +37,17 @@ impl WarehouseConfig {
                 key: "warehouse.memory_limit_mb",
                 value: self.memory_limit_mb.to_string(),
                 reason: "must be at least 64 (DuckDB needs room for one month's rows)".into(),
+            });
+        }
+        let numbers: Vec<&str> = self.storage_version.strip_prefix('v').unwrap_or("").split('.').collect();
+        if self.storage_version != "latest" && numbers.len() != 3
+            || numbers.iter().any(|n| n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(SettingsError::Invalid {
+                key: "warehouse.storage_version",
+                value: self.storage_version.clone(),
+                reason: "must be a DuckDB version like v1.4.0 (the oldest DuckDB that should open the file) or latest"
+                    .into(),
             });
         }
         Ok(())

@@ -73,6 +73,14 @@ pub enum WarehouseError {
         source: duckdb::Error,
     },
 
+    /// DuckDB does not know the storage version `warehouse.storage_version` asks for.
+    #[error("warehouse.storage_version = {version:?} in crimewatch.toml is not a storage version this DuckDB can write ({source})\n  set it to the oldest DuckDB that should open the warehouse, e.g. v1.4.0 (the default), or latest")]
+    StorageVersion {
+        version: String,
+        #[source]
+        source: duckdb::Error,
+    },
+
     /// Data tests with error severity failed; the candidate was removed and the published file left alone.
     #[error("{count} data test(s) failed, so nothing was published; {warehouse} is unchanged:{failures}\n  fix the lake rows the samples show (or the model the test guards), then run `crimewatch build` again", count = failures.0.len())]
     DataTestsFailed { warehouse: PathBuf, failures: FailedTests },

@@ -8,7 +8,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use duckdb::Connection;
+use duckdb::{Config, Connection};
 
 use super::error::{FailedTest, FailedTests, WarehouseError};
 
@@ -39,15 +39,21 @@ pub struct Published {
 }
 
 impl Candidate {
-    /// Creates `<published>.candidate-<pid>` (removing leftovers of killed builds first) and opens it.
-    pub fn create(published: &Path) -> Result<Candidate, WarehouseError> {
+    /// Creates `<published>.candidate-<pid>` (removing leftovers of killed builds first) and opens it, to be
+    /// written in DuckDB's `storage_version` format (e.g. `v1.4.0`: readable by DuckDB 1.4 and newer).
+    pub fn create(published: &Path, storage_version: &str) -> Result<Candidate, WarehouseError> {
         let dir = parent_dir(published);
         std::fs::create_dir_all(&dir).map_err(|e| WarehouseError::io("create the data dir", &dir, e))?;
         remove_stale_candidates(published)?;
         let path = candidate_path(published, std::process::id());
         remove_with_wal(&path)?;
         let file = CandidateFile { path, published: published.to_path_buf() };
-        let conn = Connection::open(&file.path).map_err(|e| WarehouseError::sql("the candidate warehouse", e))?;
+        let storage_error = |source| WarehouseError::StorageVersion { version: storage_version.to_string(), source };
+        let config = Config::default().with("storage_compatibility_version", storage_version).map_err(storage_error)?;
+        let conn = Connection::open_with_flags(&file.path, config).map_err(|e| match e.to_string() {
+            m if m.contains("version string") => storage_error(e),
+            _ => WarehouseError::sql("the candidate warehouse", e),
+        })?;
         Ok(Candidate { conn, file })
     }
 
@@ -184,6 +190,7 @@ fn remove_with_wal(path: &Path) -> Result<(), WarehouseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::warehouse::WarehouseConfig;
 
     fn temp_dir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("crimewatch-publish-{name}-{}", std::process::id()));
@@ -197,7 +204,7 @@ mod tests {
         let dir = temp_dir("failed");
         let published = dir.join("warehouse.duckdb");
         std::fs::write(&published, b"old").unwrap();
-        let c = Candidate::create(&published).unwrap();
+        let c = Candidate::create(&published, WarehouseConfig::default().storage_version.as_str()).unwrap();
         c.conn().execute_batch("create table t as select 1 as x").unwrap();
         let path = c.path().to_path_buf();
         let failure = FailedTest { name: "t".into(), checks: "x".into(), failing_rows: 1, sample_rows: vec![] };
@@ -214,7 +221,7 @@ mod tests {
         // A candidate of a process that cannot exist (pid beyond pid_max).
         let stale = candidate_path(&published, 999_999_999);
         std::fs::write(&stale, b"half").unwrap();
-        let c = Candidate::create(&published).unwrap();
+        let c = Candidate::create(&published, WarehouseConfig::default().storage_version.as_str()).unwrap();
         assert!(!stale.exists());
         c.conn().execute_batch("create table t as select 42 as x").unwrap();
         let p = c.into_tested(vec![]).unwrap().publish().unwrap();
@@ -224,6 +231,22 @@ mod tests {
         let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
         assert_eq!(left.len(), 1, "{left:?}");
         drop(conn);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn unknown_storage_version_is_named_and_leaves_the_published_file() {
+        let dir = temp_dir("storage");
+        let published = dir.join("warehouse.duckdb");
+        std::fs::write(&published, b"old").unwrap();
+        let err = Candidate::create(&published, "v9.9.9").err().expect("DuckDB knows no v9.9.9");
+        let message = err.to_string();
+        assert!(matches!(err, WarehouseError::StorageVersion { .. }), "{message}");
+        assert!(message.contains("warehouse.storage_version = \"v9.9.9\""), "{message}");
+        assert!(message.contains("e.g. v1.4.0"), "the fix is named: {message}");
+        assert_eq!(std::fs::read(&published).unwrap(), b"old");
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(left.len(), 1, "{left:?}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -135,7 +135,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildReport, WarehouseError> {
     let tests = plan_tests(&project, &ctx)?;
 
     let progress = Progress::new(req.show_progress, (order.len() + tests.len()) as u64);
-    let candidate = Candidate::create(&req.warehouse)?;
+    let candidate = Candidate::create(&req.warehouse, &req.config.storage_version)?;
     let conn = candidate.conn();
     let session = sql_template(
         "session.sql",
