@@ -40,9 +40,9 @@ impl WarehouseConfig {
             });
         }
         let numbers: Vec<&str> = self.storage_version.strip_prefix('v').unwrap_or("").split('.').collect();
-        if self.storage_version != "latest" && numbers.len() != 3
-            || numbers.iter().any(|n| n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()))
-        {
+        let version_like =
+            numbers.len() == 3 && numbers.iter().all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if !version_like && self.storage_version != "latest" {
             return Err(SettingsError::Invalid {
                 key: "warehouse.storage_version",
                 value: self.storage_version.clone(),
@@ -51,5 +51,22 @@ impl WarehouseConfig {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_version_is_a_duckdb_version_or_latest() {
+        let with = |v: &str| WarehouseConfig { storage_version: v.into(), ..WarehouseConfig::default() }.validate();
+        for ok in ["v1.4.0", "v1.0.0", "v2.0.0", "latest"] {
+            assert!(with(ok).is_ok(), "{ok}");
+        }
+        for bad in ["1.4.0", "v1.4", "v1..0", "v1.4.x", "", "LATEST"] {
+            let err = with(bad).expect_err(bad).to_string();
+            assert!(err.contains("warehouse.storage_version") && err.contains("v1.4.0"), "{bad}: {err}");
+        }
     }
 }
