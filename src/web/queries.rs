@@ -134,6 +134,29 @@ impl Range {
     }
 }
 
+/// The values every mart query binds, taken once from a request's range and filters.
+struct Bound<'f> {
+    from: String,
+    to: String,
+    axis: &'static str,
+    /// NULL for `all`.
+    category: Option<&'static str>,
+    /// NULL without an area filter.
+    area: Option<&'f str>,
+}
+
+impl<'f> Bound<'f> {
+    fn new(range: &Range, f: &'f Filters) -> Bound<'f> {
+        Bound {
+            from: month_param(range.from),
+            to: month_param(range.to),
+            axis: f.axis.as_str(),
+            category: f.category.mart_value(),
+            area: f.area.as_ref().map(|(_, a)| a.as_str()),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct TrendRow {
     pub month: String,
@@ -149,14 +172,10 @@ pub struct TrendRow {
 
 pub fn trend(c: &Connection, range: Range, f: &Filters) -> duckdb::Result<Vec<TrendRow>> {
     let mut stmt = c.prepare_cached(&with_area(TREND_SQL, f))?;
-    let from = month_param(range.from);
-    let to = month_param(range.to);
+    let b = Bound::new(&range, f);
     let data_from = month_param(range.data_from);
-    let category = f.category.mart_value();
-    let area = f.area.as_ref().map(|(_, a)| a.as_str());
-    let axis = f.axis.as_str();
     let params = duckdb::named_params! {
-        "from": from, "to": to, "data_from": data_from, "axis": axis, "category": category, "area": area,
+        "from": b.from, "to": b.to, "data_from": data_from, "axis": b.axis, "category": b.category, "area": b.area,
     };
     let rows = stmt.query_map(params, |r| {
         let count: i64 = r.get(2)?;
@@ -189,11 +208,8 @@ pub struct AreaRow {
 }
 
 pub fn areas(c: &Connection, range: Range, f: &Filters, level: AreaLevel) -> duckdb::Result<Vec<AreaRow>> {
-    let from = month_param(range.from);
-    let to = month_param(range.to);
-    let category = f.category.mart_value();
+    let b = Bound::new(&range, f);
     let prior_known = range.prior_known();
-    let axis = f.axis.as_str();
     let level_name = level.as_str();
     let map = |r: &duckdb::Row<'_>| -> duckdb::Result<AreaRow> {
         let area: String = r.get(0)?;
@@ -214,18 +230,17 @@ pub fn areas(c: &Connection, range: Range, f: &Filters, level: AreaLevel) -> duc
         None => {
             let mut stmt = c.prepare_cached(AREAS_SQL)?;
             let params = duckdb::named_params! {
-                "axis": axis, "level": level_name, "from": from, "to": to, "category": category,
+                "axis": b.axis, "level": level_name, "from": b.from, "to": b.to, "category": b.category,
                 "prior_known": prior_known,
             };
             let rows = stmt.query_map(params, map)?;
             rows.collect()
         }
-        Some((_, area)) => {
-            let area = area.as_str();
+        Some(_) => {
             let sql = with_area(AREAS_WITHIN_SQL, f).replace("{level_column}", level_column(level));
             let mut stmt = c.prepare_cached(&sql)?;
             let params = duckdb::named_params! {
-                "axis": axis, "from": from, "to": to, "category": category, "area": area,
+                "axis": b.axis, "from": b.from, "to": b.to, "category": b.category, "area": b.area,
                 "prior_known": prior_known,
             };
             let rows = stmt.query_map(params, map)?;
@@ -244,13 +259,9 @@ pub struct OffenseRow {
 
 pub fn offenses(c: &Connection, range: Range, f: &Filters) -> duckdb::Result<Vec<OffenseRow>> {
     let mut stmt = c.prepare_cached(&with_area(OFFENSES_SQL, f))?;
-    let from = month_param(range.from);
-    let to = month_param(range.to);
-    let category = f.category.mart_value();
-    let area = f.area.as_ref().map(|(_, a)| a.as_str());
-    let axis = f.axis.as_str();
+    let b = Bound::new(&range, f);
     let params = duckdb::named_params! {
-        "axis": axis, "from": from, "to": to, "category": category, "area": area,
+        "axis": b.axis, "from": b.from, "to": b.to, "category": b.category, "area": b.area,
     };
     let rows = stmt.query_map(params, |r| {
         Ok(OffenseRow {
@@ -277,13 +288,9 @@ const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Frid
 
 pub fn heatmap(c: &Connection, range: Range, f: &Filters) -> duckdb::Result<Vec<HeatmapRow>> {
     let mut stmt = c.prepare_cached(&with_area(HEATMAP_SQL, f))?;
-    let from = month_param(range.from);
-    let to = month_param(range.to);
-    let category = f.category.mart_value();
-    let area = f.area.as_ref().map(|(_, a)| a.as_str());
-    let axis = f.axis.as_str();
+    let b = Bound::new(&range, f);
     let params = duckdb::named_params! {
-        "axis": axis, "from": from, "to": to, "category": category, "area": area,
+        "axis": b.axis, "from": b.from, "to": b.to, "category": b.category, "area": b.area,
     };
     let rows = stmt.query_map(params, |r| {
         let weekday: i32 = r.get(0)?;
