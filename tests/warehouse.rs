@@ -391,6 +391,21 @@ mod expected {
     }
 }
 
+/// mart_category_trend equals the trend counted independently from the expected offenses.
+fn assert_trend_matches(conn: &duckdb::Connection, offenses: &BTreeMap<String, expected::Offense>, label: &str) {
+    let trend = mart_counts(
+        conn,
+        "marts.mart_category_trend",
+        &["axis", "month", "offense_category", "precinct", "sector", "beat", "neighborhood"],
+    );
+    let want = expected::count(offenses, |o, axis, t| {
+        let mut k = vec![axis.to_string(), expected::month(t), o.category.clone()];
+        k.extend(expected::areas(o));
+        vec![k]
+    });
+    assert_counts_equal(label, &trend, &want);
+}
+
 /// Reads a mart into `key columns → n`.
 fn mart_counts(conn: &duckdb::Connection, table: &str, keys: &[&str]) -> expected::Counts {
     let cols: Vec<String> = keys.iter().map(|k| format!("CAST({k} AS VARCHAR)")).collect();
@@ -439,17 +454,7 @@ fn golden_marts_match_an_independent_rust_computation_on_real_and_edge_rows() {
     assert_eq!(summary.excluded_rows, 2, "one row without an offense_id, one older version of 9000001");
 
     let conn = open_read_only(&dir.join("warehouse.duckdb"));
-    let trend = mart_counts(
-        &conn,
-        "marts.mart_category_trend",
-        &["axis", "month", "offense_category", "precinct", "sector", "beat", "neighborhood"],
-    );
-    let want = expected::count(&offenses, |o, axis, t| {
-        let mut k = vec![axis.to_string(), expected::month(t), o.category.clone()];
-        k.extend(expected::areas(o));
-        vec![k]
-    });
-    assert_counts_equal("mart_category_trend", &trend, &want);
+    assert_trend_matches(&conn, &offenses, "mart_category_trend");
 
     let area =
         mart_counts(&conn, "marts.mart_area_counts", &["axis", "month", "offense_category", "area_level", "area"]);
@@ -981,17 +986,7 @@ fn served_rows_ingested_then_built_give_the_independently_computed_marts() {
         let offenses = expected::offenses(&lake_rows);
         assert_eq!(summary["fact_rows"].as_u64().unwrap() as usize, offenses.len(), "{name}");
         let conn = open_read_only(&dir.join("warehouse.duckdb"));
-        let trend = mart_counts(
-            &conn,
-            "marts.mart_category_trend",
-            &["axis", "month", "offense_category", "precinct", "sector", "beat", "neighborhood"],
-        );
-        let want = expected::count(&offenses, |o, axis, t| {
-            let mut k = vec![axis.to_string(), expected::month(t), o.category.clone()];
-            k.extend(expected::areas(o));
-            vec![k]
-        });
-        assert_counts_equal("mart_category_trend (served, ingested, built)", &trend, &want);
+        assert_trend_matches(&conn, &offenses, "mart_category_trend (served, ingested, built)");
         let hours = mart_counts(
             &conn,
             "(SELECT axis, month, offense_category, hour, weekday, CAST(sum(n) AS BIGINT) AS n
