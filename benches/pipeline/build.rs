@@ -100,11 +100,6 @@ pub fn run(report: &mut Report, keep: bool) -> Option<PathBuf> {
         "≤ 512 MB",
         peak <= RSS_TARGET_BYTES,
     );
-    report.add(
-        SECTION,
-        "rebuild + all data tests: CPU time (2 cores)",
-        secs(median_duration(cpus.clone())),
-        cpus.iter().map(|d| secs(*d)).collect(),
-    );
+    report.add_durations(SECTION, "rebuild + all data tests: CPU time (2 cores)", &cpus);
     kept
 }

@@ -224,33 +224,13 @@ pub fn run(report: &mut Report) {
         "≤ 256 MB",
         peak_rss <= RSS_TARGET_BYTES,
     );
-    report.add(
-        SECTION,
-        "full backfill: CPU time of the ingest process",
-        secs(median_duration(client_cpus.clone())),
-        all(&client_cpus),
-    );
-    report.add(
-        SECTION,
-        "full backfill: CPU time of the test server (same cores)",
-        secs(median_duration(server_cpus.clone())),
-        all(&server_cpus),
-    );
+    report.add_durations(SECTION, "full backfill: CPU time of the ingest process", &client_cpus);
+    report.add_durations(SECTION, "full backfill: CPU time of the test server (same cores)", &server_cpus);
     report.add(SECTION, "full backfill: requests", median_u64(requests.clone()).to_string(), Vec::new());
     report.add(SECTION, "full backfill: response bytes", megabytes(median_u64(bytes.clone())), Vec::new());
     report.add(SECTION, "full backfill: peak concurrent requests", median_u64(concurrency).to_string(), Vec::new());
-    report.add(
-        SECTION,
-        "download floor (same pages, same concurrency)",
-        secs(median_duration(floors.clone())),
-        all(&floors),
-    );
-    report.add(
-        SECTION,
-        "download floor: CPU time of server + bare client",
-        secs(median_duration(floor_cpus.clone())),
-        all(&floor_cpus),
-    );
+    report.add_durations(SECTION, "download floor (same pages, same concurrency)", &floors);
+    report.add_durations(SECTION, "download floor: CPU time of server + bare client", &floor_cpus);
     ratios.sort_by(f64::total_cmp);
     let ratio = ratios[ratios.len() / 2];
     report.add_target(

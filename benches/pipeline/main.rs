@@ -40,6 +40,11 @@ impl Report {
         self.figures.push(Figure { section, name: name.to_string(), value, runs, target: None, met: None });
     }
 
+    /// A figure measured once per run as a duration: the median is shown, then every run.
+    pub fn add_durations(&mut self, section: &'static str, name: &str, runs: &[Duration]) {
+        self.add(section, name, secs(median_duration(runs.to_vec())), runs.iter().map(|d| secs(*d)).collect());
+    }
+
     pub fn add_target(
         &mut self,
         section: &'static str,
@@ -158,15 +163,8 @@ pub fn run_crimewatch(args: &[&std::ffi::OsStr], usage_file: &Path) -> ChildRun 
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn the crimewatch binary");
-    let read_all = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = pipe.read_to_string(&mut s);
-            s
-        })
-    };
-    let out_reader = read_all(Box::new(child.stdout.take().expect("stdout pipe")));
-    let err_reader = read_all(Box::new(child.stderr.take().expect("stderr pipe")));
+    let out_reader = read_to_string_in_thread(child.stdout.take().expect("stdout pipe"));
+    let err_reader = read_to_string_in_thread(child.stderr.take().expect("stderr pipe"));
     let ok = child.wait().map(|s| s.success()).unwrap_or(false);
     let wall = started.elapsed();
     let usage = std::fs::read_to_string(usage_file).unwrap_or_default();
@@ -181,6 +179,15 @@ pub fn run_crimewatch(args: &[&std::ffi::OsStr], usage_file: &Path) -> ChildRun 
         stdout: out_reader.join().unwrap_or_default(),
         stderr: err_reader.join().unwrap_or_default(),
     }
+}
+
+/// Drains a child's pipe on a thread of its own, so neither pipe can fill up and stall the child.
+fn read_to_string_in_thread(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = pipe.read_to_string(&mut s);
+        s
+    })
 }
 
 /// `<bench> --rusage-launcher FILE PROGRAM ARGS...` runs PROGRAM as a child of this (small) process and writes
