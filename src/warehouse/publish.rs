@@ -42,18 +42,18 @@ impl Candidate {
     /// Creates `<published>.candidate-<pid>` (removing leftovers of killed builds first) and opens it, to be
     /// written in DuckDB's `storage_version` format (e.g. `v1.4.0`: readable by DuckDB 1.4 and newer).
     pub fn create(published: &Path, storage_version: &str) -> Result<Candidate, WarehouseError> {
+        // DuckDB checks the version when it is set, so a bad one fails before any file is touched.
+        let config = Config::default()
+            .with("storage_compatibility_version", storage_version)
+            .map_err(|source| WarehouseError::StorageVersion { version: storage_version.to_string(), source })?;
         let dir = parent_dir(published);
         std::fs::create_dir_all(&dir).map_err(|e| WarehouseError::io("create the data dir", &dir, e))?;
         remove_stale_candidates(published)?;
         let path = candidate_path(published, std::process::id());
         remove_with_wal(&path)?;
         let file = CandidateFile { path, published: published.to_path_buf() };
-        let storage_error = |source| WarehouseError::StorageVersion { version: storage_version.to_string(), source };
-        let config = Config::default().with("storage_compatibility_version", storage_version).map_err(storage_error)?;
-        let conn = Connection::open_with_flags(&file.path, config).map_err(|e| match e.to_string() {
-            m if m.contains("version string") => storage_error(e),
-            _ => WarehouseError::sql("the candidate warehouse", e),
-        })?;
+        let conn = Connection::open_with_flags(&file.path, config)
+            .map_err(|e| WarehouseError::sql("the candidate warehouse", e))?;
         Ok(Candidate { conn, file })
     }
 
