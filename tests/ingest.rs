@@ -1,4 +1,4 @@
-//! Ingest and import against the real local SODA-compatible server (crimewatch::testkit), through the real
+//! Ingest and import against the real local SODA-compatible server (soda_testkit), through the real
 //! binary, with a fresh data dir per test. Expectations are computed here from the fixture rows, not by the
 //! code under test.
 
@@ -7,11 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
-use crimewatch::domain::Month;
-use crimewatch::testkit::export::{write_csv, ExportStyle};
-use crimewatch::testkit::generate::{self, GenSpec, Schema};
-use crimewatch::testkit::{samples, Fault, FaultKind, RequestKind, Row, SodaServer};
 use serde_json::Value;
+use soda_testkit::export::{write_csv, ExportStyle};
+use soda_testkit::generate::{self, GenSpec, Schema};
+use soda_testkit::{samples, Fault, FaultKind, Month, RequestKind, Row, SodaServer};
 
 pub use crate::tempdir::TempDir;
 

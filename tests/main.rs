@@ -5,6 +5,5 @@ mod fixture_lake;
 mod ingest;
 mod schedule;
 mod tempdir;
-mod testkit;
 mod warehouse;
 mod web;

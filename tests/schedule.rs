@@ -10,15 +10,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Duration as ChronoDuration;
-use crimewatch::domain::Month;
 use crimewatch::schedule::api::{self, RunsApi};
 use crimewatch::schedule::{
     run_scheduled, Ledger, LockHolder, Outcome, RunLock, RunService, RunStatus, ScheduleError, Scheduler, Trigger,
 };
 use crimewatch::settings::{Secret, Settings};
-use crimewatch::testkit::generate::{self, GenSpec, Schema};
-use crimewatch::testkit::{Fault, FaultKind, RequestKind, SodaServer};
 use serde_json::Value;
+use soda_testkit::generate::{self, GenSpec, Schema};
+use soda_testkit::{Fault, FaultKind, Month, RequestKind, SodaServer};
 use tokio::sync::watch;
 
 use crate::tempdir::TempDir;

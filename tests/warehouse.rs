@@ -954,9 +954,8 @@ fn build_prints_a_summary_table_and_json() {
 /// against the Rust computation from the rows the server held (generated rows, then the real revision pair).
 #[test]
 fn served_rows_ingested_then_built_give_the_independently_computed_marts() {
-    use crimewatch::domain::Month;
-    use crimewatch::testkit::generate::{self, GenSpec, Schema};
-    use crimewatch::testkit::{samples as kit_samples, SodaServer};
+    use soda_testkit::generate::{self, GenSpec, Schema};
+    use soda_testkit::{samples as kit_samples, Month, SodaServer};
 
     let check = |name: &str, rows: Vec<Row>, range: &[&str], then: Option<Vec<Row>>| {
         let dir = data_dir(name);

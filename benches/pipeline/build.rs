@@ -8,8 +8,8 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crimewatch::domain::Month;
-use crimewatch::testkit::generate::{self, GenSpec, Schema};
+use soda_testkit::generate::{self, GenSpec, Schema};
+use soda_testkit::Month;
 
 use crate::{median_duration, median_u64, megabytes, run_crimewatch, secs, ChildRun, Report};
 

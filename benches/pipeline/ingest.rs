@@ -13,9 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crimewatch::domain::Month;
-use crimewatch::testkit::generate::{self, GenSpec, Schema};
-use crimewatch::testkit::{RequestKind, SodaServer};
+use soda_testkit::generate::{self, GenSpec, Schema};
+use soda_testkit::{Month, RequestKind, SodaServer};
 
 use crate::{median_duration, median_u64, megabytes, run_crimewatch, secs, ChildRun, Report};
 

@@ -5,8 +5,8 @@
 use crimewatch::domain::Month;
 use crimewatch::pipeline::{self, IngestOptions, Progress};
 use crimewatch::settings::Settings;
-use crimewatch::testkit::{Row, SodaServer};
 use serde_json::{json, Value};
+use soda_testkit::{Row, SodaServer};
 
 use super::expect::{self, Query};
 use super::fixture::{generate, Offense};

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use super::parse::{self, ArithOp, Ast, CmpOp, OrderItem, SelectItem};
 use super::{QueryParams, SoqlError, DEFAULT_LIMIT, MAX_LIMIT};
-use crate::testkit::dataset::Dataset;
-use crate::testkit::value::{normalize_timestamp, Decimal, SoqlType, Value};
+use crate::dataset::Dataset;
+use crate::value::{normalize_timestamp, Decimal, SoqlType, Value};
 
 pub(crate) const AGGREGATES: &[&str] = &["count", "max", "min", "sum", "avg"];
 

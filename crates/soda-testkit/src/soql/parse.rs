@@ -2,7 +2,7 @@
 //! names unresolved; `plan` resolves them against the data set.
 
 use super::SoqlError;
-use crate::testkit::value::{Decimal, SoqlType};
+use crate::value::{Decimal, SoqlType};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Token {

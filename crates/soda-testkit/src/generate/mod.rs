@@ -8,8 +8,7 @@ mod tables;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
 
-use super::Row;
-use crate::domain::Month;
+use crate::{Month, Row};
 use tables::{Area, Offense, AREAS, DATA_SPELLINGS, OFFENSES, PRECINCT_SECTORS, STREETS};
 
 /// What to generate.
@@ -77,7 +76,7 @@ pub fn month_counts(months: &[Month], total: usize) -> Vec<usize> {
                 2022..=2024 => 1.06,
                 _ => 1.0,
             };
-            let days = m.next().first_day().signed_duration_since(m.first_day()).num_days() as f64;
+            let days = m.days() as f64;
             coverage * SEASON[m.month() as usize - 1] * days
         })
         .collect();
@@ -226,7 +225,7 @@ enum PlaceKind {
 }
 
 fn seconds_in(month: Month) -> i64 {
-    month.next().first_day().signed_duration_since(month.first_day()).num_seconds()
+    month.days() * 86_400
 }
 
 impl Rows {

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use super::parse::{ArithOp, CmpOp};
 use super::plan::{plan, AggFn, CExpr, Func, Plan};
 use super::{QueryParams, SoqlError};
-use crate::testkit::dataset::Dataset;
-use crate::testkit::fasthash::FastHash;
-use crate::testkit::value::{normalize_timestamp, Decimal, GroupKey, SoqlType, Value};
+use crate::dataset::Dataset;
+use crate::fasthash::FastHash;
+use crate::value::{normalize_timestamp, Decimal, GroupKey, SoqlType, Value};
 
 /// A query's answer: the body and the `X-SODA2-*` headers.
 pub(crate) struct QueryOutput {

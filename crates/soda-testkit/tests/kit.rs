@@ -7,11 +7,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crimewatch::domain::Month;
-use crimewatch::testkit::export::{write_csv, ExportStyle};
-use crimewatch::testkit::generate::{self, GenSpec, Schema};
-use crimewatch::testkit::{samples, Fault, FaultKind, RequestKind, Row, SodaServer};
 use serde_json::Value;
+use soda_testkit::export::{write_csv, ExportStyle};
+use soda_testkit::generate::{self, GenSpec, Schema};
+use soda_testkit::{samples, Fault, FaultKind, Month, RequestKind, Row, SodaServer};
 
 const DATASET: &str = "tazs-3rd5";
 
