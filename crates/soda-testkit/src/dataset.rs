@@ -7,7 +7,10 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::OnceLock;
 
-use super::fasthash::FastHash;
+// Dictionary interning and identity matching want a fast hash, not resistance to hash flooding; a fixed seed
+// keeps every run alike.
+use foldhash::fast::FixedState;
+
 use super::value::SoqlType;
 use super::Row;
 
@@ -269,7 +272,7 @@ impl Dataset {
     /// that row's meta (each stored row at most once); other rows get `None`.
     pub(crate) fn match_identities(&self, incoming: &[Row]) -> Vec<Option<RowMeta>> {
         let by_name = self.columns_by_name();
-        let mut pool: HashMap<u64, Vec<u32>, FastHash> = HashMap::default();
+        let mut pool: HashMap<u64, Vec<u32>, FixedState> = HashMap::default();
         for row in (0..self.len() as u32).rev() {
             pool.entry(self.stored_content_hash(row, &by_name)).or_default().push(row);
         }
@@ -316,7 +319,7 @@ pub(crate) fn rename_fields(mut row: Row, renames: &[(String, String)]) -> Row {
 
 struct BuildColumn {
     name: String,
-    intern: HashMap<Box<str>, u32, FastHash>,
+    intern: HashMap<Box<str>, u32, FixedState>,
     codes: Vec<u32>,
 }
 

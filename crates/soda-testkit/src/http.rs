@@ -168,69 +168,14 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// Decodes `%XX` and `+` (as a space), as Socrata reads query strings.
-pub(crate) fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                    Ok(v) => {
-                        out.push(v);
-                        i += 3;
-                    }
-                    Err(_) => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The decoded `key=value` pairs of a query string.
+/// The decoded `key=value` pairs of a query string: `%XX` and `+` (as a space) decoded, as Socrata reads them.
 pub(crate) fn query_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
+    form_urlencoded::parse(query.as_bytes()).into_owned().collect()
 }
 
 /// Makes the next close of `stream` send a TCP RST instead of a FIN (SO_LINGER with a zero timeout).
 pub(crate) fn set_linger_zero(stream: &TcpStream) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
-    // SAFETY: a valid socket fd and a correctly sized, initialized `linger` struct.
-    let rc = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            &linger as *const libc::linger as *const libc::c_void,
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -239,10 +184,8 @@ mod tests {
 
     #[test]
     fn decodes_query_strings_like_socrata() {
-        let pairs = query_pairs("%24where=a+%3D+%27x%27&$limit=5&bad=%zz");
-        assert_eq!(pairs[0], ("$where".to_string(), "a = 'x'".to_string()));
-        assert_eq!(pairs[1], ("$limit".to_string(), "5".to_string()));
-        assert_eq!(pairs[2], ("bad".to_string(), "%zz".to_string()));
-        assert_eq!(percent_decode("100%"), "100%");
+        let pairs = query_pairs("%24where=a+%3D+%27x%27&$limit=5&bad=%zz&&pct=100%&plus=%2B");
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(pairs, [("$where", "a = 'x'"), ("$limit", "5"), ("bad", "%zz"), ("pct", "100%"), ("plus", "+")]);
     }
 }

@@ -6,7 +6,6 @@
 
 mod dataset;
 pub mod export;
-mod fasthash;
 pub mod generate;
 mod http;
 mod month;

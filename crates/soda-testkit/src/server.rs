@@ -352,8 +352,7 @@ fn answer(conn: &mut Connection, shared: &Shared, req: &Request) -> bool {
         let pairs = query_pairs(query);
         let kind = classify(path, &pairs);
         let app_token = req.header("x-app-token").map(str::to_string);
-        let decoded =
-            if query.is_empty() { path.to_string() } else { format!("{path}?{}", super::http::percent_decode(query)) };
+        let decoded = decoded_target(path, &pairs);
         let action = match shared.take_fault(kind) {
             Some(FaultKind::ConnectionReset) => Action::Reset,
             Some(FaultKind::TruncatedBody) => Action::Truncate(respond(shared, req, path, &pairs)),
@@ -418,6 +417,15 @@ fn answer(conn: &mut Connection, shared: &Shared, req: &Request) -> bool {
             }
         }
     }
+}
+
+/// The path and the decoded query pairs, for the request log (`/resource/x.json?$limit=1&$select=:*,*`).
+fn decoded_target(path: &str, pairs: &[(String, String)]) -> String {
+    if pairs.is_empty() {
+        return path.to_string();
+    }
+    let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{path}?{}", query.join("&"))
 }
 
 fn classify(path: &str, pairs: &[(String, String)]) -> RequestKind {

@@ -6,11 +6,13 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+// Group keys want a fast hash, not resistance to hash flooding; a fixed seed keeps every run alike.
+use foldhash::fast::FixedState;
+
 use super::parse::{ArithOp, CmpOp};
 use super::plan::{plan, AggFn, CExpr, Func, Plan};
 use super::{QueryParams, SoqlError};
 use crate::dataset::Dataset;
-use crate::fasthash::FastHash;
 use crate::value::{normalize_timestamp, Decimal, GroupKey, SoqlType, Value};
 
 /// A query's answer: the body and the `X-SODA2-*` headers.
@@ -347,7 +349,7 @@ struct Group<'a> {
 }
 
 fn aggregate<'a>(ev: &Eval<'a>, p: &'a Plan, cands: Candidates) -> Result<Vec<Group<'a>>, SoqlError> {
-    let mut index: HashMap<Vec<KeyPart<'a>>, usize, FastHash> = HashMap::default();
+    let mut index: HashMap<Vec<KeyPart<'a>>, usize, FixedState> = HashMap::default();
     let mut key: Vec<KeyPart<'a>> = Vec::with_capacity(p.group.len());
     let exact = cands.exact();
     let mut groups: Vec<(Option<u32>, Vec<Acc<'a>>)> = Vec::new();
