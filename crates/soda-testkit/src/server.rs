@@ -3,7 +3,8 @@
 //! thread plus one thread per connection (keep-alive honoured); usable from sync and async tests alike.
 
 use std::collections::VecDeque;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::JoinHandle;
@@ -13,6 +14,9 @@ use super::dataset::{rename_fields, scramble_id, tick_epoch_ms, Dataset, Dataset
 use super::http::{query_pairs, set_linger_zero, Connection, Request, Response};
 use super::soql::{self, looks_aggregate, QueryParams};
 use super::Row;
+
+/// Where tests' servers listen: loopback, any free port.
+const LOOPBACK_ANY_PORT: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
 /// What a request was, for the log and for matching faults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -156,12 +160,19 @@ impl SodaServer {
     /// Like [`SodaServer::start`], taking rows one at a time (the benchmark feeds 1.2M generated rows
     /// without ever holding them as JSON).
     pub fn start_streaming(dataset_id: &str, rows: impl IntoIterator<Item = Row>) -> SodaServer {
+        SodaServer::bind(LOOPBACK_ANY_PORT, dataset_id, rows).expect("test server: bind 127.0.0.1:0")
+    }
+
+    /// Like [`SodaServer::start_streaming`], listening on `addr` (the `soda-server` binary's `--addr`); a
+    /// failure to bind is an error, not a panic.
+    pub fn bind(addr: SocketAddr, dataset_id: &str, rows: impl IntoIterator<Item = Row>) -> io::Result<SodaServer> {
+        let listener = TcpListener::bind(addr)?;
         let mut publisher = Publisher { renames: Vec::new(), next_serial: 0, clock_tick: 0 };
         let mut b = DatasetBuilder::default();
         for row in rows {
             b.push(&row, publisher.new_meta());
         }
-        SodaServer::spawn(dataset_id, Mode::Soda, publisher, b.finish(0))
+        SodaServer::spawn(listener, dataset_id, Mode::Soda, publisher, b.finish(0))
     }
 
     /// A second server that answers every request with `301 Moved Permanently` to `target_url` + the same path
@@ -169,13 +180,20 @@ impl SodaServer {
     pub fn start_redirector(target_url: &str) -> SodaServer {
         let publisher = Publisher { renames: Vec::new(), next_serial: 0, clock_tick: 0 };
         let target = target_url.trim_end_matches('/').to_string();
-        SodaServer::spawn("", Mode::Redirect(target), publisher, Dataset::empty())
+        TcpListener::bind(LOOPBACK_ANY_PORT)
+            .and_then(|listener| SodaServer::spawn(listener, "", Mode::Redirect(target), publisher, Dataset::empty()))
+            .expect("test server: bind 127.0.0.1:0")
     }
 
-    fn spawn(dataset_id: &str, mode: Mode, publisher: Publisher, ds: Dataset) -> SodaServer {
+    fn spawn(
+        listener: TcpListener,
+        dataset_id: &str,
+        mode: Mode,
+        publisher: Publisher,
+        ds: Dataset,
+    ) -> io::Result<SodaServer> {
         ds.warm_indexes();
-        let listener = TcpListener::bind("127.0.0.1:0").expect("test server: bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("test server: local address");
+        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             dataset_id: dataset_id.to_string(),
             mode,
@@ -191,11 +209,9 @@ impl SodaServer {
             stop: AtomicBool::new(false),
         });
         let s = shared.clone();
-        let accept = std::thread::Builder::new()
-            .name("soda-accept".to_string())
-            .spawn(move || accept_loop(listener, s))
-            .expect("test server: spawn accept thread");
-        SodaServer { shared, addr, accept: Some(accept) }
+        let accept =
+            std::thread::Builder::new().name("soda-accept".to_string()).spawn(move || accept_loop(listener, s))?;
+        Ok(SodaServer { shared, addr, accept: Some(accept) })
     }
 
     /// `http://127.0.0.1:PORT`, no trailing slash.

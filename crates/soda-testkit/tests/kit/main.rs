@@ -1,6 +1,7 @@
 //! The test kit's own tests: the SODA-compatible server answers like Socrata (checked against counts computed
 //! here from the rows), faults are observable on the wire with a raw client, revisions keep or move system
-//! fields as documented, and the generator is deterministic and SPD-shaped.
+//! fields as documented, the generator is deterministic and SPD-shaped, and the `soda-server` binary serves the
+//! same answers as a process.
 
 mod access;
 mod client;
@@ -9,6 +10,7 @@ mod export;
 mod faults;
 mod generator;
 mod revisions;
+mod soda_server_bin;
 mod soql;
 
 /// The data set id every test serves (SPD's real one).
