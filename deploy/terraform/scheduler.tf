@@ -21,7 +21,10 @@ resource "google_cloud_scheduler_job" "monthly" {
 
   http_target {
     http_method = "POST"
-    uri         = "https://run.googleapis.com/v2/projects/${var.project_id}/locations/${var.region}/jobs/${google_cloud_run_v2_job.run[0].name}:run"
+    # Cloud Run Admin API v2, jobs.run; an empty RunJobRequest runs the job as it is defined.
+    uri     = "https://run.googleapis.com/v2/projects/${var.project_id}/locations/${var.region}/jobs/${google_cloud_run_v2_job.run[0].name}:run"
+    body    = base64encode("{}")
+    headers = { "Content-Type" = "application/json" }
 
     oauth_token {
       service_account_email = google_service_account.scheduler[0].email
