@@ -20,16 +20,11 @@ resource "google_storage_bucket_iam_member" "runner_lake" {
   member = google_service_account.runner.member
 }
 
-resource "google_bigquery_dataset_iam_member" "runner_staging" {
-  project    = var.project_id
-  dataset_id = google_bigquery_dataset.staging.dataset_id
-  role       = "roles/bigquery.dataEditor"
-  member     = google_service_account.runner.member
-}
+resource "google_bigquery_dataset_iam_member" "runner" {
+  for_each = google_bigquery_dataset.crimewatch
 
-resource "google_bigquery_dataset_iam_member" "runner_marts" {
   project    = var.project_id
-  dataset_id = google_bigquery_dataset.marts.dataset_id
+  dataset_id = each.value.dataset_id
   role       = "roles/bigquery.dataEditor"
   member     = google_service_account.runner.member
 }

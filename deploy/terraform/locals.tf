@@ -7,8 +7,16 @@ locals {
 
   # crimewatch's own defaults for `[bigquery] staging_dataset` / `marts_dataset` (issue 13). They are not
   # variables: the binary has no environment variable for them, so a different name here would publish nowhere.
-  staging_dataset = "crimewatch_staging"
-  marts_dataset   = "crimewatch_marts"
+  datasets = {
+    staging = {
+      id          = "crimewatch_staging"
+      description = "crimewatch: the lake's rows with report_month (spd_crime), replaced by each crimewatch run."
+    }
+    marts = {
+      id          = "crimewatch_marts"
+      description = "crimewatch: the tested marts (fct_offenses, mart_*, dim_*, meta_build), replaced by each crimewatch run."
+    }
+  }
 
   image_repository = "${var.region}-docker.pkg.dev/${var.project_id}/${var.repository_id}"
   # A tag (`v1`) or a digest (`sha256:...`); null until the first image is pushed (see docs/deploy-gcp.md).

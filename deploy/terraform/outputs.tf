@@ -10,12 +10,12 @@ output "lake_url" {
 
 output "staging_dataset" {
   description = "BigQuery dataset with the lake's rows (spd_crime)."
-  value       = "${var.project_id}.${google_bigquery_dataset.staging.dataset_id}"
+  value       = "${var.project_id}.${google_bigquery_dataset.crimewatch["staging"].dataset_id}"
 }
 
 output "marts_dataset" {
   description = "BigQuery dataset with the tested marts, for Looker Studio and other BI tools."
-  value       = "${var.project_id}.${google_bigquery_dataset.marts.dataset_id}"
+  value       = "${var.project_id}.${google_bigquery_dataset.crimewatch["marts"].dataset_id}"
 }
 
 output "image_repository" {

@@ -46,8 +46,7 @@ resource "google_cloud_run_v2_job" "run" {
 
   depends_on = [
     google_storage_bucket_iam_member.runner_lake,
-    google_bigquery_dataset_iam_member.runner_staging,
-    google_bigquery_dataset_iam_member.runner_marts,
+    google_bigquery_dataset_iam_member.runner,
     google_project_iam_member.runner_bigquery_jobs,
   ]
 }
@@ -119,8 +118,7 @@ resource "google_cloud_run_v2_service" "dashboard" {
 
   depends_on = [
     google_storage_bucket_iam_member.runner_lake,
-    google_bigquery_dataset_iam_member.runner_staging,
-    google_bigquery_dataset_iam_member.runner_marts,
+    google_bigquery_dataset_iam_member.runner,
     google_project_iam_member.runner_bigquery_jobs,
   ]
 }

@@ -16,7 +16,7 @@ run "defaults_deploy_the_foundation_only" {
     error_message = "without image_tag nothing that runs the image may be created"
   }
   assert {
-    condition     = local.staging_dataset == "crimewatch_staging" && local.marts_dataset == "crimewatch_marts"
+    condition     = local.datasets.staging.id == "crimewatch_staging" && local.datasets.marts.id == "crimewatch_marts"
     error_message = "the datasets must carry crimewatch's default names (issue 13)"
   }
   assert {
