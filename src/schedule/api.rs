@@ -61,8 +61,8 @@ async fn list(State(api): State<RunsApi>, Query(params): Query<ListParams>) -> R
     let ledger = Ledger::new(&api.service.settings().data_dir);
     let runs = match tokio::task::spawn_blocking(move || ledger.runs()).await {
         Ok(Ok(runs)) => runs,
-        Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("reading the run ledger failed: {e}")),
+        Ok(Err(e)) => return server_error("reading the run ledger failed", &e.to_string()),
+        Err(e) => return server_error("reading the run ledger failed", &e.to_string()),
     };
     let schedule = &api.service.settings().schedule;
     let body = RunsResponse {
@@ -106,8 +106,14 @@ async fn trigger(State(api): State<RunsApi>, headers: HeaderMap) -> Response {
         }
         Err(e @ ScheduleError::LockBusy { .. }) => error(StatusCode::CONFLICT, &e.to_string()),
         Err(e @ ScheduleError::ShuttingDown) => error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => server_error("starting the run failed", &e.to_string()),
     }
+}
+
+/// A 500 that says what failed; the detail (file paths, the OS's message) goes to the log, once.
+fn server_error(what: &str, detail: &str) -> Response {
+    tracing::error!(stage = "web", error = detail, "{what}");
+    error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{what} (the server log has the detail)"))
 }
 
 fn error(status: StatusCode, message: &str) -> Response {

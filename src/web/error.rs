@@ -51,6 +51,27 @@ impl WebError {
         }
     }
 
+    /// What the client is told. A server error says what failed and what to do, but not the file paths or
+    /// DuckDB's text (which may quote SQL) of the `Display` form: those go to the log, once.
+    fn public_message(&self) -> String {
+        const SEE_LOG: &str = "the server log has the detail";
+        match self {
+            WebError::NoWarehouse { .. } => "no data yet — run `crimewatch run`, then reload".to_string(),
+            WebError::Stat { .. } => {
+                format!("cannot read the published warehouse; check the data dir's permissions ({SEE_LOG})")
+            }
+            WebError::Open { .. } => {
+                format!("cannot open the published warehouse; rebuild it with `crimewatch build` ({SEE_LOG})")
+            }
+            WebError::Query { query, .. } => format!(
+                "query `{query}` failed; the warehouse may be from another version — rebuild it with `crimewatch build` ({SEE_LOG})"
+            ),
+            WebError::Task(_) => "a query task failed (likely a bug; please report it with the server log)".to_string(),
+            WebError::Bind { .. } | WebError::Serve(_) => format!("the web server failed ({SEE_LOG})"),
+            WebError::BadParameter { .. } | WebError::NotFound { .. } => self.to_string(),
+        }
+    }
+
     fn kind(&self) -> &'static str {
         match self {
             WebError::Bind { .. } => "bind",
@@ -72,7 +93,7 @@ impl IntoResponse for WebError {
         if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
             tracing::error!(stage = "web", error_type = self.kind(), error = %self, "request failed");
         }
-        let mut body = serde_json::json!({ "error": self.to_string() });
+        let mut body = serde_json::json!({ "error": self.public_message() });
         if let WebError::BadParameter { parameter, .. } = &self {
             body["parameter"] = serde_json::Value::String(parameter.clone());
         }

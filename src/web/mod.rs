@@ -10,6 +10,7 @@ mod config;
 mod error;
 mod filters;
 mod geo;
+mod middleware;
 mod published;
 mod queries;
 mod startup;

@@ -6,7 +6,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use super::api::{self, AppState};
-use super::{assets, WebError};
+use super::{assets, middleware, WebError};
 use crate::settings::Settings;
 
 /// The routes of the web stage. A plain function, so tests can serve it on any listener.
@@ -37,7 +37,8 @@ impl Application {
         let listener =
             TcpListener::bind(addr).await.map_err(|source| WebError::Bind { addr: addr.to_string(), source })?;
         let port = listener.local_addr().map_err(|source| WebError::Bind { addr: addr.to_string(), source })?.port();
-        let app = router(AppState::new(settings)).merge(extra);
+        assets::prepare();
+        let app = middleware::layers(router(AppState::new(settings)).merge(extra));
         tracing::info!(stage = "web", addr, port, data_dir = %settings.data_dir.display(), "listening");
         Ok(Application { listener, port, app })
     }

@@ -278,7 +278,7 @@
     health = h.body;
     drawHeader();
     defaultRange();
-    const g = await fetch("/assets/neighborhoods.geojson");
+    const g = await fetch($("map").dataset.src);
     geo = g.ok ? await g.json() : null;
     await apply(false);
   }
