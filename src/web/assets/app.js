@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { fmt, pct, esc } = Charts;
+  const { fmt, pct, esc, srTable } = Charts;
   const COLORS = { violent: "#c0392b", property: "#2f6db3", other: "#7b8794" };
   const LABELS = { violent: "Violent", property: "Property", other: "All other" };
   const FILTER_KEYS = ["from", "to", "category", "axis", "area_level", "area"];
@@ -104,7 +104,10 @@
       offenses: "/api/offenses?" + q,
       heatmap: "/api/heatmap?" + q,
     };
-    const [trend, areas, map, offenses, heatmap] = await Promise.all(Object.values(urls).map(getJSON));
+    // The ranking at neighborhood level is the map's own query: asked once.
+    const once = new Map(Object.values(urls).map((u) => [u, null]));
+    for (const u of once.keys()) once.set(u, getJSON(u));
+    const [trend, areas, map, offenses, heatmap] = await Promise.all(Object.values(urls).map((u) => once.get(u)));
     if (my !== seq) return;
     const failed = [trend, areas, map, offenses, heatmap].find((r) => !r.ok);
     if (failed) {
@@ -133,6 +136,14 @@
     el.dataset.value = String(n);
   }
 
+  // The first month whose year-earlier month the lake covers. The lake holds reports from its first reported
+  // month on, so on the "occurred" axis an earlier month only counts the few offenses reported late: its
+  // year-earlier figure is left out (a gap in the line), not drawn as a near-zero that then jumps.
+  function priorKnownFrom() {
+    const first = health.reported && health.reported.first_month;
+    return first ? addMonths(first, 12) : "";
+  }
+
   function drawTrend() {
     const rows = data.trend;
     const months = [...new Set(rows.map((r) => r.month))];
@@ -142,31 +153,46 @@
     });
     const cats = ["violent", "property", "other"].filter((c) => rows.some((r) => r.category === c))
       .filter((c) => c !== "other" || view.other === "1" || view.category === "other");
+    const knownFrom = priorKnownFrom();
     const series = cats.map((c) => {
       const by = new Map(rows.filter((r) => r.category === c).map((r) => [r.month, r]));
       const pick = (f) => months.map((m) => (by.has(m) ? by.get(m)[f] : null));
-      return { key: c, label: LABELS[c], color: COLORS[c], values: pick("count"), prior: pick("prior_year_count"), yoy: pick("yoy_pct") };
+      const earlier = (f) => pick(f).map((v, i) => (months[i] < knownFrom ? null : v));
+      return { key: c, label: LABELS[c], color: COLORS[c], values: pick("count"), prior: earlier("prior_year_count"), yoy: earlier("yoy_pct") };
     });
     setTotal("trend-total", rows.reduce((s, r) => s + r.count, 0));
     const el = $("trend-chart");
     if (!months.length) { el.innerHTML = `<p class="empty">No months in this range.</p>`; return; }
-    Charts.trend(el, { months, series, flags, mode: view.compare });
-    const legend = series.map((s) => `<span><i style="background:${s.color}"></i>${esc(s.label)} ${fmt(s.values.reduce((a, b) => a + (b || 0), 0))}</span>`);
-    legend.push(view.compare === "prior" ? `<span class="muted"><i class="dash"></i>same month a year earlier</span>` : `<span class="muted">change vs. same month a year earlier</span>`);
+    const total = (s) => s.values.reduce((a, b) => a + (b || 0), 0);
+    const firstPrior = months.find((m, i) => series.some((s) => s.prior[i] != null));
+    const gap = !firstPrior ? " (none in this range)" : firstPrior !== months[0] ? ` (none before ${esc(firstPrior)})` : "";
+    const legend = series.map((s) => `<span><i style="background:${s.color}"></i>${esc(s.label)} ${fmt(total(s))}</span>`);
+    legend.push(view.compare === "prior" ? `<span class="muted"><i class="dash"></i>same month a year earlier${gap}</span>` : `<span class="muted">change vs. same month a year earlier${gap}</span>`);
     legend.push(`<span class="muted"><i class="band"></i>partial / provisional months</span>`);
-    el.insertAdjacentHTML("beforeend", `<div class="legend">${legend.join("")}</div>`);
+    const flagged = (i) => (flags[i].partial ? " (partial)" : flags[i].provisional ? " (provisional)" : "");
+    const table = srTable(`Offenses per month, ${months[0]} to ${months[months.length - 1]}`,
+      ["Month", ...series.flatMap((s) => [s.label, `${s.label}, a year earlier`, `${s.label}, change`])],
+      months.map((m, i) => [m + flagged(i), ...series.flatMap((s) => [fmt(s.values[i]), fmt(s.prior[i]), pct(s.yoy[i])])]));
+    // The legend is laid out first, so the plot gets the height that is left.
+    el.innerHTML = `<div class="plot"></div><div class="legend">${legend.join("")}</div>${table}`;
+    const label = `Trend: offenses per month, ${months[0]} to ${months[months.length - 1]}, by when ${view.axis === "reported" ? "reported" : "they occurred"}: ` +
+      series.map((s) => `${s.label} ${fmt(total(s))}`).join(", ") +
+      (view.compare === "prior" ? "; dotted: the same month a year earlier" : "; shown as change against the same month a year earlier") +
+      ". Arrow keys step through the months.";
+    Charts.trend(el.querySelector(".plot"), { months, series, flags, mode: view.compare, label });
   }
 
   function drawWhere() {
     const rows = data.areas;
     setTotal("areas-total", rows.reduce((s, r) => s + r.count, 0));
+    const levelName = { neighborhood: "neighborhoods", precinct: "precincts", sector: "sectors", beat: "beats" }[view.level];
+    const label = `Ranking of ${rows.length} ${levelName} by offenses` + (rows.length ? `, highest ${rows[0].area} (${fmt(rows[0].count)})` : "") + "; choose one to filter by it";
     Charts.bars($("ranking"), rows.map((r) => ({
       key: r.area, label: r.area, value: r.count,
       sub: r.yoy_pct == null ? "" : `<span class="${r.yoy_pct > 0 ? "up" : "down"}">${pct(r.yoy_pct)}</span>`,
       title: `${r.area}: ${fmt(r.count)}; a year earlier ${fmt(r.prior_year_count)} — click to filter`,
       color: view.category === "all" ? "#5b7083" : COLORS[view.category],
-    })), { onClick: (name) => { view.area_level = view.level; view.area = name; apply(true); } });
-    if (!rows.length) $("ranking").innerHTML = `<li class="empty">No offenses in this selection.</li>`;
+    })), { label, empty: "No offenses in this selection.", onClick: (name) => { view.area_level = view.level; view.area = name; apply(true); } });
     const values = new Map();
     const unmatched = [];
     for (const r of data.map) {
@@ -176,7 +202,14 @@
         values.set(r.polygon, v);
       } else unmatched.push(r);
     }
-    if (geo) Charts.choropleth($("map"), geo, values, { onClick: (name) => { view.area_level = "neighborhood"; view.area = name; apply(true); } });
+    if (geo) {
+      const ranked = [...values.entries()].sort((a, b) => b[1].count - a[1].count || a[0].localeCompare(b[0]));
+      const span = ranked.length ? `: from ${fmt(ranked[ranked.length - 1][1].count)} (${ranked[ranked.length - 1][0]}) to ${fmt(ranked[0][1].count)} (${ranked[0][0]})` : "";
+      const label = `Map of the ${geo.features.length} neighborhood areas shaded by offenses${span}. Arrow keys step through the areas, Enter filters by one.`;
+      Charts.choropleth($("map"), geo, values, { label, onClick: (name) => { view.area_level = "neighborhood"; view.area = name; apply(true); } });
+      $("map").insertAdjacentHTML("beforeend", srTable("Offenses per neighborhood area on the map", ["Area", "Offenses", "Name in the data"],
+        ranked.map(([name, v]) => [name, fmt(v.count), v.label])));
+    }
     const matched = data.map.length - unmatched.length;
     const names = unmatched.map((r) => `${esc(r.area)} (${fmt(r.count)})`).join(", ");
     $("unmatched").innerHTML = `${matched} of ${data.map.length} neighborhood names on the map` + (unmatched.length ? `; not on the map: ${names}` : "");
@@ -190,8 +223,8 @@
     if (view.sub) {
       const inner = rows.filter((r) => r.offense_sub_category === view.sub);
       crumbs.innerHTML = `<a href="#" data-up="1">All sub-categories</a> › <b>${esc(view.sub)}</b>`;
-      Charts.bars($("offenses"), inner.map((r) => ({ key: r.offense, label: r.offense, value: r.count, color: COLORS[r.category] || "#5b7083" })));
-      if (!inner.length) $("offenses").innerHTML = `<p class="empty">No offenses of this sub-category in this selection.</p>`;
+      Charts.bars($("offenses"), inner.map((r) => ({ key: r.offense, label: r.offense, value: r.count, color: COLORS[r.category] || "#5b7083" })),
+        { label: `Offenses of ${view.sub} by count`, empty: "No offenses of this sub-category in this selection." });
     } else {
       const subs = new Map();
       for (const r of rows) {
@@ -205,16 +238,29 @@
       Charts.bars($("offenses"), list.map(([name, s]) => {
         const main = Object.entries(s.by).sort((a, b) => b[1] - a[1])[0][0];
         return { key: name, label: name, value: s.count, color: COLORS[main] || "#5b7083" };
-      }), { onClick: (name) => { view.sub = name; writeURL(true); drawWhat(); } });
-      if (!list.length) $("offenses").innerHTML = `<p class="empty">No offenses in this selection.</p>`;
+      }), {
+        label: `Offense sub-categories by count` + (list.length ? `, largest ${list[0][0]} (${fmt(list[0][1].count)})` : "") + "; choose one for its offenses",
+        empty: "No offenses in this selection.",
+        onClick: (name) => { view.sub = name; writeURL(true); drawWhat(); },
+      });
     }
     const up = crumbs.querySelector("[data-up]");
     if (up) up.addEventListener("click", (e) => { e.preventDefault(); view.sub = ""; writeURL(true); drawWhat(); });
   }
 
   function drawWhen() {
-    setTotal("heatmap-total", data.heatmap.reduce((s, r) => s + r.count, 0));
-    Charts.heatmap($("heatmap"), data.heatmap);
+    const cells = data.heatmap;
+    setTotal("heatmap-total", cells.reduce((s, r) => s + r.count, 0));
+    const days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+    const hh = (h) => String(h).padStart(2, "0");
+    const ranked = [...cells].sort((a, b) => b.count - a.count || a.weekday - b.weekday || a.hour - b.hour);
+    const at = (c) => `${days[c.weekday]} ${hh(c.hour)}:00 (${fmt(c.count)})`;
+    const label = `Offenses by weekday and hour of day` + (ranked.length ? `: most on ${at(ranked[0])}, fewest on ${at(ranked[ranked.length - 1])}` : "") + ". Arrow keys step through the hours, Up and Down through the days.";
+    Charts.heatmap($("heatmap"), cells, { label });
+    const count = new Map(cells.map((c) => [c.weekday * 24 + c.hour, c.count]));
+    const hours = Array.from({ length: 24 }, (_, h) => h);
+    $("heatmap").insertAdjacentHTML("beforeend", srTable("Offenses by weekday (rows) and hour of day (columns)",
+      ["Weekday", ...hours.map(hh)], days.map((d, w) => [d, ...hours.map((h) => fmt(count.get(w * 24 + h)))])));
   }
 
   function draw() {

@@ -21,23 +21,98 @@ const Charts = (() => {
   }
 
   const tip = () => document.getElementById("tooltip");
-  function showTip(evt, html) {
+  let tipOwner = null;
+  function placeTip(x, y, html, owner) {
+    tipOwner = owner || null;
     const t = tip();
     t.innerHTML = html;
     t.hidden = false;
     const pad = 12;
-    let x = evt.clientX + pad, y = evt.clientY + pad;
+    let left = x + pad, top = y + pad;
     const r = t.getBoundingClientRect();
-    if (x + r.width > window.innerWidth) x = evt.clientX - r.width - pad;
-    if (y + r.height > window.innerHeight) y = evt.clientY - r.height - pad;
-    t.style.left = Math.max(0, x) + "px";
-    t.style.top = Math.max(0, y) + "px";
+    if (left + r.width > window.innerWidth) left = x - r.width - pad;
+    if (top + r.height > window.innerHeight) top = y - r.height - pad;
+    t.style.left = Math.max(0, left) + "px";
+    t.style.top = Math.max(0, top) + "px";
   }
+  function showTip(evt, html, owner) { placeTip(evt.clientX, evt.clientY, html, owner); }
   function hideTip() { tip().hidden = true; }
+  // A touch shows a tooltip that stays until the next touch elsewhere (a finger has no "leave") or a scroll (the
+  // tooltip is fixed to the window, the chart is not).
+  document.addEventListener("pointerdown", (e) => {
+    if (e.pointerType !== "mouse" && !(e.target.closest && e.target.closest("svg [data-i]"))) hideTip();
+  });
+  window.addEventListener("scroll", hideTip, { passive: true });
+
+  // Makes the chart `svg` usable by mouse, touch, pen and keyboard. `items` are its marks in keyboard order (each
+  // with data-i = its index); html(i) is the tooltip of item i; activate(i), when given, runs on a click, on a
+  // second tap of the same item (the first shows its tooltip), and on Enter. `cols` is the keyboard grid width:
+  // Left/Right step by one, Up/Down by a row. The tooltip's text is also announced to screen readers.
+  function interact(svg, items, { html, activate, cols = items.length }) {
+    let active = -1;
+    let touched = -1;
+    let lastType = "mouse";
+    const mark = (i) => {
+      items.forEach((el) => el.classList.remove("on"));
+      active = i;
+      if (i >= 0) items[i].classList.add("on");
+    };
+    items.forEach((el, i) => {
+      el.addEventListener("pointermove", (e) => { mark(i); showTip(e, html(i), svg); });
+      el.addEventListener("pointerdown", (e) => {
+        lastType = e.pointerType;
+        if (e.pointerType === "mouse") return;
+        touched = active === i && !tip().hidden ? i : -1;
+        mark(i);
+        showTip(e, html(i), svg);
+      });
+      el.addEventListener("pointerleave", (e) => { if (e.pointerType === "mouse") { mark(-1); hideTip(); } });
+      if (activate) {
+        el.addEventListener("click", (e) => {
+          if (lastType !== "touch" || touched === i) activate(i);
+          touched = -1;
+        });
+      }
+    });
+    const live = document.getElementById("chart-live");
+    const focusOn = (i) => {
+      mark(i);
+      const r = items[i].getBoundingClientRect();
+      placeTip(r.left + r.width / 2, r.top + r.height / 2, html(i), svg);
+      if (live) live.textContent = tip().innerText.replace(/\s+/g, " ").trim();
+    };
+    svg.addEventListener("keydown", (e) => {
+      const n = items.length;
+      const steps = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: cols, ArrowUp: -cols, Home: -n, End: n };
+      if (e.key in steps) {
+        e.preventDefault();
+        const from = active < 0 ? (steps[e.key] > 0 ? -1 : n) : active;
+        focusOn(Math.max(0, Math.min(n - 1, from + steps[e.key])));
+      } else if ((e.key === "Enter" || e.key === " ") && activate && active >= 0) {
+        e.preventDefault();
+        activate(active);
+      } else if (e.key === "Escape") {
+        mark(-1);
+        hideTip();
+      }
+    });
+    // Leaving by keyboard closes this chart's tooltip, not one a tap elsewhere (which also moves focus) just opened.
+    svg.addEventListener("blur", () => { mark(-1); if (tipOwner === svg) hideTip(); });
+  }
+
+  // A visually hidden table of a chart's figures, for screen readers: head = column names, rows = arrays of cells.
+  function srTable(caption, head, rows) {
+    const tr = (cells, tag) => `<tr>${cells.map((c, j) => `<${j === 0 && tag === "td" ? "th scope=\"row\"" : tag}>${esc(c)}</${j === 0 && tag === "td" ? "th" : tag}>`).join("")}</tr>`;
+    // (In a div: a table grows to its content whatever its own width says.)
+    return `<div class="sr-only"><table><caption>${esc(caption)}</caption><thead>${tr(head, "th")}</thead><tbody>${rows.map((r) => tr(r, "td")).join("")}</tbody></table></div>`;
+  }
+
+  // The opening tag of a chart's <svg>: a focusable image whose name is the chart's summary.
+  const svgOpen = (W, H, label, cls) => `<svg xmlns="${NS}" width="${W}" height="${H}" role="img" tabindex="0" class="${cls}" aria-label="${esc(label)}">`;
 
   // months: ["2024-01", ...]; series: [{key, label, color, values: [n], prior: [n|null], yoy: [p|null]}];
-  // flags: [{partial, provisional}] per month; mode: "prior" | "yoy".
-  function trend(el, { months, series, flags, mode }) {
+  // flags: [{partial, provisional}] per month; mode: "prior" | "yoy"; label: the chart's summary.
+  function trend(el, { months, series, flags, mode, label }) {
     const W = Math.max(280, el.clientWidth), H = Math.max(160, el.clientHeight);
     const m = { l: 48, r: 10, t: 10, b: 34 };
     const iw = W - m.l - m.r, ih = H - m.t - m.b;
@@ -54,7 +129,7 @@ const Charts = (() => {
     const ticks = niceTicks(lo, hi, 5);
     lo = ticks[0]; hi = ticks[ticks.length - 1];
     const y = (v) => m.t + ih - ((v - lo) / (hi - lo || 1)) * ih;
-    const parts = [`<svg xmlns="${NS}" width="${W}" height="${H}" role="img" aria-label="Monthly trend">`];
+    const parts = [svgOpen(W, H, label, "trend-plot")];
     // Bands for months that are not final.
     const bw = n <= 1 ? iw : iw / (n - 1);
     flags.forEach((f, i) => {
@@ -107,20 +182,18 @@ const Charts = (() => {
     });
     parts.push("</svg>");
     el.innerHTML = parts.join("");
-    el.querySelectorAll("rect.hover").forEach((r) => {
-      r.addEventListener("mousemove", (evt) => {
-        const i = +r.dataset.i;
-        const f = flags[i];
-        const note = f.partial ? " <em>partial</em>" : f.provisional ? " <em>provisional</em>" : "";
-        const rows = series.map((s) => `<tr><td><i style="background:${s.color}"></i>${esc(s.label)}</td><td>${fmt(s.values[i])}</td><td class="muted">${fmt(s.prior[i])}</td><td>${pct(s.yoy[i])}</td></tr>`).join("");
-        showTip(evt, `<b>${esc(months[i])}</b>${note}<table><tr class="muted"><td></td><td>count</td><td>yr earlier</td><td>YoY</td></tr>${rows}</table>`);
-      });
-      r.addEventListener("mouseleave", hideTip);
-    });
+    const tipHtml = (i) => {
+      const f = flags[i];
+      const note = f.partial ? " <em>partial</em>" : f.provisional ? " <em>provisional</em>" : "";
+      const rows = series.map((s) => `<tr><td><i style="background:${s.color}"></i>${esc(s.label)}</td><td>${fmt(s.values[i])}</td><td class="muted">${fmt(s.prior[i])}</td><td>${pct(s.yoy[i])}</td></tr>`).join("");
+      return `<b>${esc(months[i])}</b>${note}<table><tr class="muted"><td></td><td>count</td><td>yr earlier</td><td>YoY</td></tr>${rows}</table>`;
+    };
+    interact(el.querySelector("svg"), [...el.querySelectorAll("rect.hover")], { html: tipHtml, cols: 12 });
   }
 
-  // rows: [{label, value, sub, color, key}]; onClick(key) makes rows buttons.
-  function bars(el, rows, { onClick, max } = {}) {
+  // rows: [{label, value, sub, color, key}]; onClick(key) makes rows buttons; label names the list for screen
+  // readers (a list of plain rows is focusable itself, so every chart can be reached by keyboard).
+  function bars(el, rows, { onClick, max, label, empty } = {}) {
     const top = max || Math.max(1, ...rows.map((r) => r.value));
     el.innerHTML = rows.map((r) => {
       const w = Math.max(0.5, (100 * r.value) / top);
@@ -128,7 +201,9 @@ const Charts = (() => {
       return `<li><${tag} class="bar-row${onClick ? " clickable" : ""}" data-key="${esc(r.key)}" title="${esc(r.title || r.label)}">` +
         `<span class="bar-label">${esc(r.label)}</span><span class="bar-value">${fmt(r.value)}${r.sub ? ` <small>${r.sub}</small>` : ""}</span>` +
         `<span class="bar" style="width:${w.toFixed(1)}%;background:${r.color || "#5b7083"}"></span></${tag}></li>`;
-    }).join("");
+    }).join("") || `<li class="empty">${esc(empty || "Nothing in this selection.")}</li>`;
+    if (label) el.setAttribute("aria-label", label); else el.removeAttribute("aria-label");
+    if (onClick && rows.length) el.removeAttribute("tabindex"); else el.setAttribute("tabindex", "0");
     if (onClick) el.querySelectorAll("button.bar-row").forEach((b) => b.addEventListener("click", () => onClick(b.dataset.key)));
   }
 
@@ -139,7 +214,7 @@ const Charts = (() => {
   }
 
   // geo: GeoJSON of MultiPolygons with properties.name; values: Map polygon name -> {count, label}.
-  function choropleth(el, geo, values, { onClick } = {}) {
+  function choropleth(el, geo, values, { onClick, label } = {}) {
     const W = Math.max(160, el.clientWidth), H = Math.max(160, el.clientHeight);
     let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
     for (const f of geo.features) for (const poly of f.geometry.coordinates) for (const ring of poly) for (const [lon, lat] of ring) {
@@ -155,14 +230,14 @@ const Charts = (() => {
     const sorted = [...values.values()].map((v) => v.count).sort((a, b) => a - b);
     const rank = (c) => (sorted.length <= 1 ? 1 : sorted.lastIndexOf(c) / (sorted.length - 1));
     const LOW = [255, 244, 214], HIGH = [153, 27, 30];
-    const parts = [`<svg xmlns="${NS}" width="${W}" height="${H}" role="img" aria-label="Map of neighborhoods">`];
-    for (const f of geo.features) {
+    const parts = [svgOpen(W, H, label, "map-plot")];
+    geo.features.forEach((f, i) => {
       const name = f.properties.name;
       const v = values.get(name);
       const d = f.geometry.coordinates.map((poly) => poly.map((ring) => "M" + ring.map(([a, b]) => px(a) + "," + py(b)).join("L") + "Z").join("")).join("");
       const fill = v ? heat(rank(v.count), LOW, HIGH) : "#e4e7eb";
-      parts.push(`<path class="area${v ? "" : " empty"}" d="${d}" fill="${fill}" data-name="${esc(name)}" data-count="${v ? v.count : 0}"/>`);
-    }
+      parts.push(`<path class="area${v ? "" : " empty"}" d="${d}" fill="${fill}" data-i="${i}" data-name="${esc(name)}" data-count="${v ? v.count : 0}"/>`);
+    });
     if (sorted.length) {
       const lx = 6, ly = 16;
       parts.push(`<text class="tick" x="${lx}" y="${ly - 4}">${fmt(sorted[0])}</text>`);
@@ -171,17 +246,19 @@ const Charts = (() => {
     }
     parts.push("</svg>");
     el.innerHTML = parts.join("");
-    el.querySelectorAll("path.area").forEach((p) => {
-      const name = p.dataset.name;
-      const v = values.get(name);
-      p.addEventListener("mousemove", (evt) => showTip(evt, `<b>${esc(name)}</b><br>${v ? fmt(v.count) + " offenses" + (v.label !== name ? `<br><span class="muted">data name: ${esc(v.label)}</span>` : "") : "no offenses in this selection"}`));
-      p.addEventListener("mouseleave", hideTip);
-      if (onClick && v) p.addEventListener("click", () => onClick(v.label));
+    const paths = [...el.querySelectorAll("path.area")];
+    const at = (i) => ({ name: paths[i].dataset.name, v: values.get(paths[i].dataset.name) });
+    interact(el.querySelector("svg"), paths, {
+      html: (i) => {
+        const { name, v } = at(i);
+        return `<b>${esc(name)}</b><br>${v ? fmt(v.count) + " offenses" + (v.label !== name ? `<br><span class="muted">data name: ${esc(v.label)}</span>` : "") : "no offenses in this selection"}`;
+      },
+      activate: onClick ? (i) => { const { v } = at(i); if (v) onClick(v.label); } : undefined,
     });
   }
 
-  // cells: [{weekday 0..6, hour 0..23, count}].
-  function heatmap(el, cells) {
+  // cells: [{weekday 0..6, hour 0..23, count}]; label: the chart's summary.
+  function heatmap(el, cells, { label } = {}) {
     const W = Math.max(260, el.clientWidth), H = Math.max(120, el.clientHeight);
     const m = { l: 34, r: 4, t: 4, b: 32 };
     const cw = (W - m.l - m.r) / 24, ch = (H - m.t - m.b) / 7;
@@ -190,20 +267,25 @@ const Charts = (() => {
     const lo = Math.min(...counts), hi = Math.max(...counts);
     const t = (c) => (hi > lo ? (c - lo) / (hi - lo) : 0);
     const LOW = [240, 244, 248], HIGH = [36, 59, 110];
-    const parts = [`<svg xmlns="${NS}" width="${W}" height="${H}" role="img" aria-label="Hour by weekday">`];
+    const parts = [svgOpen(W, H, label, "heatmap-plot")];
     const lx = W - m.r - 100;
     parts.push(`<text class="tick" x="${lx - 4}" y="${H - 4}" text-anchor="end">${fmt(lo)}</text>`);
     for (let i = 0; i < 5; i++) parts.push(`<rect x="${lx + i * 14}" y="${H - 12}" width="14" height="8" fill="${heat(i / 4, LOW, HIGH)}"/>`);
     parts.push(`<text class="tick" x="${lx + 74}" y="${H - 4}">${fmt(hi)}</text>`);
     days.forEach((d, i) => parts.push(`<text class="tick" x="${m.l - 5}" y="${m.t + ch * i + ch / 2 + 4}" text-anchor="end">${d}</text>`));
     for (let h = 0; h < 24; h += 3) parts.push(`<text class="tick" x="${m.l + cw * h + cw / 2}" y="${H - m.b + 12}" text-anchor="middle">${String(h).padStart(2, "0")}</text>`);
-    for (const c of cells) {
+    // In keyboard order: Monday 00 .. Sunday 23, so Up/Down move by a day.
+    const ordered = [...cells].sort((a, b) => a.weekday - b.weekday || a.hour - b.hour);
+    const hh = (h) => String(h).padStart(2, "0");
+    const say = (c) => `${days[c.weekday]} ${hh(c.hour)}:00–${hh(c.hour)}:59 — ${fmt(c.count)}`;
+    ordered.forEach((c, i) => {
       const fill = heat(t(c.count), LOW, HIGH);
-      parts.push(`<rect class="cell" x="${(m.l + cw * c.hour).toFixed(1)}" y="${(m.t + ch * c.weekday).toFixed(1)}" width="${(cw - 1).toFixed(1)}" height="${(ch - 1).toFixed(1)}" fill="${fill}" data-count="${c.count}"><title>${days[c.weekday]} ${String(c.hour).padStart(2, "0")}:00–${String(c.hour).padStart(2, "0")}:59 — ${fmt(c.count)}</title></rect>`);
-    }
+      parts.push(`<rect class="cell" x="${(m.l + cw * c.hour).toFixed(1)}" y="${(m.t + ch * c.weekday).toFixed(1)}" width="${(cw - 1).toFixed(1)}" height="${(ch - 1).toFixed(1)}" fill="${fill}" data-i="${i}" data-count="${c.count}"/>`);
+    });
     parts.push("</svg>");
     el.innerHTML = parts.join("");
+    interact(el.querySelector("svg"), [...el.querySelectorAll("rect.cell")], { html: (i) => esc(say(ordered[i])), cols: 24 });
   }
 
-  return { trend, bars, choropleth, heatmap, fmt, pct, esc };
+  return { trend, bars, choropleth, heatmap, srTable, fmt, pct, esc };
 })();
