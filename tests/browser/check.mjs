@@ -1,6 +1,7 @@
 // Browser check of the dashboard: node check.mjs <base-url> <output-dir>
 // Exits non-zero with a message on the first failed expectation; prints "browser check: ok" at the end.
 import { launch } from "./chromium.mjs";
+import { apiAt, check, sum, waitReady, watchErrors } from "./lib.mjs";
 
 const [base, outDir] = process.argv.slice(2);
 if (!base || !outDir) {
@@ -8,22 +9,7 @@ if (!base || !outDir) {
   process.exit(2);
 }
 
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-async function api(path) {
-  const r = await fetch(base + path);
-  check(r.ok, `GET ${path} answered ${r.status}`);
-  return r.json();
-}
-
-const sum = (rows) => rows.reduce((s, r) => s + r.count, 0);
-
-async function waitReady(page, after) {
-  await page.waitForFunction((n) => document.body.dataset.state === "ready" && Number(document.body.dataset.renders || 0) > n, after, { timeout: 15000 });
-  return Number(await page.evaluate(() => document.body.dataset.renders));
-}
+const api = apiAt(base);
 
 async function totals(page) {
   return page.evaluate(() => {
@@ -70,10 +56,7 @@ const { context, close } = await launch();
 let status = 0;
 try {
   const page = context.pages()[0] || (await context.newPage());
-  page.on("console", (m) => { if (m.type() === "error") errors.push(`console: ${m.text()}`); });
-  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
-  page.on("requestfailed", (r) => errors.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`));
-  page.on("response", (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
+  watchErrors(page, errors);
 
   const t0 = Date.now();
   await page.goto(base + "/");

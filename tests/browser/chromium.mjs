@@ -9,13 +9,15 @@ const FLAGS = [
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ];
 
-export async function launch(viewport = { width: 1440, height: 900 }) {
+// `device` adds emulation options (isMobile, hasTouch, deviceScaleFactor) to the context.
+export async function launch(viewport = { width: 1440, height: 900 }, device = {}) {
   const profile = mkdtempSync(join(tmpdir(), "crimewatch-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
     args: FLAGS,
     viewport,
+    ...device,
   });
   const close = async () => {
     await context.close();
