@@ -9,11 +9,9 @@ use minijinja::context;
 use serde::Serialize;
 
 use super::config::WarehouseConfig;
-use super::dag;
 use super::error::{FailedTest, WarehouseError};
-use super::project::{GenericKind, Materialized, Project, Severity, DEFAULT_SCHEMA};
+use super::project::{compile, render, GenericKind, Project, RenderContext, Severity, Step, Stored};
 use super::publish::{Candidate, Published};
-use super::render::{relation, render, RenderContext, Rendered};
 
 /// Test-only fault injection: when this environment variable names a point of the build, the process kills
 /// itself with SIGKILL there, so tests can check that a build dying mid-way leaves the published file intact.
@@ -63,12 +61,6 @@ pub struct BuildReport {
     pub seconds: f64,
 }
 
-/// A seed or model, rendered and ready to run.
-enum Node<'p> {
-    Seed(&'p super::project::SeedFile),
-    Model { path: String, rendered: Rendered, materialized: Materialized },
-}
-
 /// Builds, tests and publishes the warehouse. Blocking.
 pub fn build(req: &BuildRequest) -> Result<BuildReport, WarehouseError> {
     let started = Instant::now();
@@ -85,56 +77,10 @@ pub fn build(req: &BuildRequest) -> Result<BuildReport, WarehouseError> {
     ]
     .into_iter()
     .collect();
-    let mut ctx =
-        RenderContext { vars, env_vars, relations: None, sources: BTreeMap::new(), run_started_at: chrono::Utc::now() };
-    for s in &project.sources {
-        let r = render(&ctx, &s.file, "", &s.external_location, None)?;
-        // dbt-duckdb formats external_location with the source's names (`{name}`, `{identifier}`, `{schema}`).
-        let location =
-            r.sql.replace("{name}", &s.table).replace("{identifier}", &s.table).replace("{schema}", &s.source);
-        ctx.sources.insert((s.source.clone(), s.table.clone()), location);
-    }
+    let compiled = compile(&project, RenderContext::new(vars, env_vars, chrono::Utc::now()))?;
+    let tests = plan_tests(&project, &compiled.context)?;
 
-    // Pass 1 collects each model's config (its schema decides its relation) and refs (the build order).
-    let mut relations = BTreeMap::new();
-    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for seed in &project.seeds {
-        relations.insert(seed.name.clone(), relation(&seed.schema, &seed.name));
-        deps.insert(seed.name.clone(), BTreeSet::new());
-    }
-    let mut materialized = BTreeMap::new();
-    for m in &project.models {
-        if relations.contains_key(&m.name) {
-            return Err(WarehouseError::Graph { message: format!("two nodes are named {} ({})", m.name, m.path) });
-        }
-        let r = render(&ctx, &m.path, &project.macros, &m.sql, None)?;
-        let schema =
-            r.schema.clone().or_else(|| m.folder_config.schema.clone()).unwrap_or_else(|| DEFAULT_SCHEMA.to_string());
-        relations.insert(m.name.clone(), relation(&schema, &m.name));
-        materialized.insert(
-            m.name.clone(),
-            Materialized::resolve(r.materialized.as_deref(), m.folder_config.materialized.as_deref(), &m.path)?,
-        );
-        deps.insert(m.name.clone(), r.refs.into_iter().collect());
-    }
-    let order = dag::order(&deps)?;
-
-    // Pass 2 renders with the real relations.
-    ctx.relations = Some(relations.clone());
-    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
-    for seed in &project.seeds {
-        nodes.insert(seed.name.clone(), Node::Seed(seed));
-    }
-    for m in &project.models {
-        let rendered = render(&ctx, &m.path, &project.macros, &m.sql, Some(&relations[&m.name]))?;
-        nodes.insert(
-            m.name.clone(),
-            Node::Model { path: m.path.clone(), rendered, materialized: materialized[&m.name] },
-        );
-    }
-    let tests = plan_tests(&project, &ctx)?;
-
-    let progress = Progress::new(req.show_progress, (order.len() + tests.len()) as u64);
+    let progress = Progress::new(req.show_progress, (compiled.nodes.len() + tests.len()) as u64);
     let candidate = Candidate::create(&req.warehouse, &req.config.storage_version)?;
     let conn = candidate.conn();
     let session = sql_template(
@@ -146,19 +92,18 @@ pub fn build(req: &BuildRequest) -> Result<BuildReport, WarehouseError> {
         },
     )?;
     conn.execute_batch(&session).map_err(|e| WarehouseError::sql("session settings", e))?;
-    let schemas: BTreeSet<&str> =
-        relations.values().filter_map(|r| r.split('.').next()).map(|s| s.trim_matches('"')).collect();
+    let schemas: BTreeSet<&str> = compiled.nodes.iter().map(|n| n.schema.as_str()).collect();
     for schema in schemas {
         conn.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
             .map_err(|e| WarehouseError::sql(format!("schema {schema}"), e))?;
     }
 
     let (mut seeds, mut models) = (0, 0);
-    for name in &order {
-        let rel = &relations[name];
+    for node in &compiled.nodes {
+        let (name, rel) = (&node.name, &node.relation);
         let node_started = Instant::now();
-        match &nodes[name] {
-            Node::Seed(seed) => {
+        match &node.step {
+            Step::Seed(seed) => {
                 let csv_path = PathBuf::from(format!("{}.seed.{}.csv", candidate.path().display(), seed.name));
                 std::fs::write(&csv_path, &seed.csv).map_err(|e| WarehouseError::io("write", &csv_path, e))?;
                 let sql = sql_template(
@@ -171,12 +116,12 @@ pub fn build(req: &BuildRequest) -> Result<BuildReport, WarehouseError> {
                 result.map_err(|e| WarehouseError::sql(&seed.path, e))?;
                 seeds += 1;
             }
-            Node::Model { path, rendered, materialized } => {
-                let (file, tpl) = match materialized {
-                    Materialized::Table => ("create_table.sql", include_str!("sql/create_table.sql")),
-                    Materialized::View => ("create_view.sql", include_str!("sql/create_view.sql")),
+            Step::Model { path, sql, stored } => {
+                let (file, tpl) = match stored {
+                    Stored::Table => ("create_table.sql", include_str!("sql/create_table.sql")),
+                    Stored::View => ("create_view.sql", include_str!("sql/create_view.sql")),
                 };
-                let sql = sql_template(file, tpl, context! { relation => rel, sql => rendered.sql })?;
+                let sql = sql_template(file, tpl, context! { relation => rel, sql })?;
                 conn.execute_batch(&sql).map_err(|e| WarehouseError::sql(path, e))?;
                 models += 1;
             }

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use minijinja::value::{Kwargs, Object, Value};
 use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
 
-use super::error::WarehouseError;
-use super::project::DEFAULT_SCHEMA;
+use super::DEFAULT_SCHEMA;
+use crate::warehouse::error::WarehouseError;
 
 /// What every render can see.
 #[derive(Debug, Clone)]
@@ -25,6 +25,17 @@ pub struct RenderContext {
     /// `(source, table)` → the SQL `source()` renders to.
     pub sources: BTreeMap<(String, String), String>,
     pub run_started_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl RenderContext {
+    /// A context for the first pass (placeholder relations), before sources are known.
+    pub fn new(
+        vars: BTreeMap<String, serde_json::Value>,
+        env_vars: BTreeMap<String, String>,
+        run_started_at: chrono::DateTime<chrono::Utc>,
+    ) -> RenderContext {
+        RenderContext { vars, env_vars, relations: None, sources: BTreeMap::new(), run_started_at }
+    }
 }
 
 /// What a render produced.
@@ -59,7 +70,22 @@ pub fn render(
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
+    add_graph_functions(&mut env, ctx, &recorded);
+    add_context(&mut env, ctx, this);
 
+    let source = format!("{macros}\n{template}");
+    let sql = env
+        .render_named_str(file, &source, ())
+        .map_err(|e| WarehouseError::Render { file: file.to_string(), message: describe(&e) })?;
+    drop(env);
+    let mut out =
+        lock(&recorded).map_err(|e| WarehouseError::Render { file: file.to_string(), message: describe(&e) })?.clone();
+    out.sql = sql.trim().to_string();
+    Ok(out)
+}
+
+/// `ref`, `source` and `config`: what a node reads and how it is stored, recorded into `recorded`.
+fn add_graph_functions(env: &mut Environment<'_>, ctx: &RenderContext, recorded: &Arc<Mutex<Rendered>>) {
     let (rec, relations) = (recorded.clone(), ctx.relations.clone());
     env.add_function("ref", move |a: String, b: Option<String>| -> Result<String, Error> {
         // ref('model') or ref('package', 'model').
@@ -101,6 +127,10 @@ pub fn render(
         }
         Ok(String::new())
     });
+}
+
+/// `var`, `env_var`, `is_incremental`, `run_started_at`, `target` and `this`.
+fn add_context(env: &mut Environment<'_>, ctx: &RenderContext, this: Option<&str>) {
     let vars = ctx.vars.clone();
     env.add_function("var", move |name: String, default: Option<Value>| -> Result<Value, Error> {
         match (vars.get(&name), default) {
@@ -127,16 +157,6 @@ pub fn render(
     if let Some(this) = this {
         env.add_global("this", this.to_string());
     }
-
-    let source = format!("{macros}\n{template}");
-    let sql = env
-        .render_named_str(file, &source, ())
-        .map_err(|e| WarehouseError::Render { file: file.to_string(), message: describe(&e) })?;
-    drop(env);
-    let mut out =
-        lock(&recorded).map_err(|e| WarehouseError::Render { file: file.to_string(), message: describe(&e) })?.clone();
-    out.sql = sql.trim().to_string();
-    Ok(out)
 }
 
 fn lock(rec: &Arc<Mutex<Rendered>>) -> Result<std::sync::MutexGuard<'_, Rendered>, Error> {

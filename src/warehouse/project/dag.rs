@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::error::WarehouseError;
+use crate::warehouse::error::WarehouseError;
 
 /// Node name → the names it depends on. Returns the names in a valid build order.
 pub fn order(deps: &BTreeMap<String, BTreeSet<String>>) -> Result<Vec<String>, WarehouseError> {

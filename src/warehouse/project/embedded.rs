@@ -1,0 +1,54 @@
+//! The `transform/` project compiled into the binary, so `crimewatch build` works outside the repository.
+//! Every file of the folder is listed here; a unit test fails when a file in `transform/` is missing.
+
+/// `(path relative to transform/, contents)` for every file of the project.
+pub(crate) const FILES: &[(&str, &str)] = &[
+    ("dbt_project.yml", include_str!("../../../transform/dbt_project.yml")),
+    ("macros/axis_events.sql", include_str!("../../../transform/macros/axis_events.sql")),
+    ("macros/cleaning.sql", include_str!("../../../transform/macros/cleaning.sql")),
+    ("macros/generate_schema_name.sql", include_str!("../../../transform/macros/generate_schema_name.sql")),
+    ("macros/run_started_at.sql", include_str!("../../../transform/macros/run_started_at.sql")),
+    ("models/marts/dim_month.sql", include_str!("../../../transform/models/marts/dim_month.sql")),
+    ("models/marts/fct_offenses.sql", include_str!("../../../transform/models/marts/fct_offenses.sql")),
+    ("models/marts/mart_area_counts.sql", include_str!("../../../transform/models/marts/mart_area_counts.sql")),
+    ("models/marts/mart_category_trend.sql", include_str!("../../../transform/models/marts/mart_category_trend.sql")),
+    ("models/marts/mart_hour_weekday.sql", include_str!("../../../transform/models/marts/mart_hour_weekday.sql")),
+    (
+        "models/marts/mart_offense_breakdown.sql",
+        include_str!("../../../transform/models/marts/mart_offense_breakdown.sql"),
+    ),
+    ("models/marts/meta_build.sql", include_str!("../../../transform/models/marts/meta_build.sql")),
+    ("models/marts/schema.yml", include_str!("../../../transform/models/marts/schema.yml")),
+    ("models/staging/_sources.yml", include_str!("../../../transform/models/staging/_sources.yml")),
+    ("models/staging/lake_manifest.sql", include_str!("../../../transform/models/staging/lake_manifest.sql")),
+    ("models/staging/schema.yml", include_str!("../../../transform/models/staging/schema.yml")),
+    ("models/staging/stg_offenses.sql", include_str!("../../../transform/models/staging/stg_offenses.sql")),
+    ("profiles.yml", include_str!("../../../transform/profiles.yml")),
+    ("seeds/_seeds.yml", include_str!("../../../transform/seeds/_seeds.yml")),
+    ("seeds/nibrs_offense_codes.csv", include_str!("../../../transform/seeds/nibrs_offense_codes.csv")),
+    ("seeds/precincts.csv", include_str!("../../../transform/seeds/precincts.csv")),
+    (
+        "tests/assert_fct_months_in_lake_manifest.sql",
+        include_str!("../../../transform/tests/assert_fct_months_in_lake_manifest.sql"),
+    ),
+    (
+        "tests/assert_fct_rows_equal_lake_rows_minus_exclusions.sql",
+        include_str!("../../../transform/tests/assert_fct_rows_equal_lake_rows_minus_exclusions.sql"),
+    ),
+    (
+        "tests/assert_lake_manifest_rows_match_month_files.sql",
+        include_str!("../../../transform/tests/assert_lake_manifest_rows_match_month_files.sql"),
+    ),
+    (
+        "tests/assert_marts_reconcile_with_fct.sql",
+        include_str!("../../../transform/tests/assert_marts_reconcile_with_fct.sql"),
+    ),
+    (
+        "tests/warn_offense_date_after_report_date_time.sql",
+        include_str!("../../../transform/tests/warn_offense_date_after_report_date_time.sql"),
+    ),
+    (
+        "tests/warn_spd_category_disagrees_with_nibrs.sql",
+        include_str!("../../../transform/tests/warn_spd_category_disagrees_with_nibrs.sql"),
+    ),
+];
