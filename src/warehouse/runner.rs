@@ -198,7 +198,7 @@ fn plan_tests(project: &Project, ctx: &RenderContext) -> Result<Vec<PlannedTest>
     let mut out = vec![];
     for t in &project.generic_tests {
         let model = lookup(&t.model, &t.file)?;
-        let column = format!("\"{}\"", t.column);
+        let column = t.column.sql();
         let (file, tpl, checks, sql_ctx) = match &t.kind {
             GenericKind::NotNull => (
                 "not_null.sql",

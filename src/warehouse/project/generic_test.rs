@@ -5,20 +5,46 @@ use std::collections::BTreeMap;
 
 use serde_yaml::Value as Yaml;
 
-use super::{project_error, GenericKind, GenericTest, Severity};
+use super::{project_error, GenericKind, GenericTest, Severity, TestedColumn};
 use crate::warehouse::error::WarehouseError;
 
-/// Parses a test declared on `model`.`column`.
-pub(super) fn parse(spec: &Yaml, model: &str, column: &str, file: &str) -> Result<GenericTest, WarehouseError> {
-    let at = format!("{model}.{column}");
+/// The argument that names what a test looks at (dbt passes a column's name in it, and a model-level test sets it).
+const COLUMN_NAME: &str = "column_name";
+
+/// Parses a test declared on `model`, on `column` when it sits under `columns:`, else on the model itself (then
+/// its `column_name` argument says what it tests).
+pub(super) fn parse(
+    spec: &Yaml,
+    model: &str,
+    column: Option<TestedColumn>,
+    file: &str,
+) -> Result<GenericTest, WarehouseError> {
+    let at = match &column {
+        Some(c) => format!("{model}.{c}"),
+        None => model.to_string(),
+    };
     let (kind_name, body) = split_spec(spec, &at, file)?;
-    let (args, severity) = read_body(body, &at, file)?;
+    let (mut args, severity) = read_body(body, &at, file)?;
+    let column = match column {
+        Some(column) => column,
+        None => {
+            let expr = args.get(COLUMN_NAME).and_then(yaml_scalar).ok_or_else(|| {
+                project_error(
+                    file,
+                    format!("{at}: a model-level test needs `arguments: {{column_name: ...}}` (what it tests)"),
+                )
+            })?;
+            TestedColumn::Expression(expr)
+        }
+    };
     let kind = parse_kind(&kind_name, &args, &at, file)?;
+    // dbt names a test from all its arguments, column_name included.
+    args.insert(COLUMN_NAME.to_string(), Yaml::String(column.to_string()));
     Ok(GenericTest {
-        name: dbt_test_name(&kind_name, model, column, &args),
+        name: dbt_test_name(&kind_name, model, &args),
         kind,
         model: model.to_string(),
-        column: column.to_string(),
+        column,
         severity,
         file: file.to_string(),
     })
@@ -123,9 +149,10 @@ fn yaml_scalar(v: &Yaml) -> Option<String> {
     }
 }
 
-/// dbt's name for a generic test: `<test>_<model>_<column>` then `__<argument>` for each argument in key order
-/// (lists flattened), with every run of characters other than letters, digits and `_` turned into `_`.
-fn dbt_test_name(kind: &str, model: &str, column: &str, args: &BTreeMap<String, Yaml>) -> String {
+/// dbt's name for a generic test: `<test>_<model>_` then every argument's value in argument-name order (lists
+/// flattened), joined by `__`, each with every run of characters other than letters, digits and `_` turned into
+/// `_` (dbt's `synthesize_generic_test_names`; `column_name` sorts first among the arguments crimewatch knows).
+fn dbt_test_name(kind: &str, model: &str, args: &BTreeMap<String, Yaml>) -> String {
     let mut parts = vec![];
     for v in args.values() {
         match v {
@@ -147,12 +174,8 @@ fn dbt_test_name(kind: &str, model: &str, column: &str, args: &BTreeMap<String, 
         }
         out
     };
-    let mut name = format!("{kind}_{model}_{column}");
-    for p in parts {
-        name.push_str("__");
-        name.push_str(&clean(&p));
-    }
-    name
+    let cleaned: Vec<String> = parts.iter().map(|p| clean(p)).collect();
+    format!("{kind}_{model}_{}", cleaned.join("__"))
 }
 
 #[cfg(test)]
@@ -164,20 +187,23 @@ mod tests {
     }
 
     #[test]
-    fn names_follow_dbt() {
-        let t =
-            parse(&yaml("relationships:\n  arguments: {to: \"ref('dim_month')\", field: month}"), "m", "month", "f")
-                .unwrap();
+    fn names_follow_dbt_for_column_and_model_level_tests() {
+        let col = || Some(TestedColumn::Name("month".to_string()));
+        let t = parse(&yaml("relationships:\n  arguments: {to: \"ref('dim_month')\", field: month}"), "m", col(), "f")
+            .unwrap();
         assert_eq!(t.name, "relationships_m_month__month__ref_dim_month_");
-        let t = parse(&yaml("accepted_values:\n  values: [0, 1]\n  quote: false\n  severity: warn"), "m", "month", "f")
+        let t = parse(&yaml("accepted_values:\n  values: [0, 1]\n  quote: false\n  severity: warn"), "m", col(), "f")
             .unwrap();
         assert_eq!(t.name, "accepted_values_m_month__False__0__1");
         assert_eq!(t.severity, Severity::Warn);
+        let t = parse(&yaml("unique:\n  arguments: {column_name: 'row(kind, upper(code))'}"), "s", None, "f").unwrap();
+        assert_eq!(t.name, "unique_s_row_kind_upper_code_");
+        assert_eq!(t.column, TestedColumn::Expression("row(kind, upper(code))".to_string()));
     }
 
     #[test]
     fn unknown_config_is_named() {
-        let err = parse(&yaml("unique:\n  config: {where: 'x > 1'}"), "m", "c", "models/m.yml").unwrap_err();
+        let err = parse(&yaml("unique:\n  config: {where: 'x > 1'}"), "m", None, "models/m.yml").unwrap_err();
         assert!(err.to_string().contains("where") && err.to_string().contains("models/m.yml"), "{err}");
     }
 }

@@ -10,6 +10,7 @@
 mod compile;
 mod dag;
 mod embedded;
+mod ephemeral;
 mod generic_test;
 mod properties;
 mod render;
@@ -30,6 +31,8 @@ pub const DEFAULT_SCHEMA: &str = "main";
 pub enum Materialized {
     Table,
     View,
+    /// Never stored: inlined as a CTE into every model and test that `ref`s it, as dbt does.
+    Ephemeral,
 }
 
 impl Materialized {
@@ -37,9 +40,12 @@ impl Materialized {
         match value {
             "table" => Ok(Materialized::Table),
             "view" => Ok(Materialized::View),
+            "ephemeral" => Ok(Materialized::Ephemeral),
             other => Err(project_error(
                 file,
-                format!("materialized '{other}' is not supported by crimewatch's runner; use 'table' or 'view'"),
+                format!(
+                    "materialized '{other}' is not supported by crimewatch's runner; use 'table', 'view' or 'ephemeral'"
+                ),
             )),
         }
     }
@@ -78,16 +84,44 @@ pub struct SeedFile {
     pub columns: Vec<(String, String)>,
 }
 
-/// `accepted_values`, `not_null`, ... declared on a column in a property file.
+/// `accepted_values`, `not_null`, ... declared on a column, or on a model with `column_name`, in a property file.
 #[derive(Debug, Clone)]
 pub struct GenericTest {
     /// dbt's name for it, e.g. `unique_fct_offenses_offense_id`.
     pub name: String,
     pub kind: GenericKind,
     pub model: String,
-    pub column: String,
+    pub column: TestedColumn,
     pub severity: Severity,
     pub file: String,
+}
+
+/// What a generic test looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestedColumn {
+    /// A column declared under `columns:`.
+    Name(String),
+    /// A model-level test's `column_name` argument: any SQL expression over the model's columns, such as
+    /// `row(axis, month)` for a grain of several columns (dbt pastes it into the test's SQL as written).
+    Expression(String),
+}
+
+impl TestedColumn {
+    /// The value the test's SQL compares: the quoted column, or the expression as written.
+    pub fn sql(&self) -> String {
+        match self {
+            TestedColumn::Name(name) => format!("\"{name}\""),
+            TestedColumn::Expression(expr) => expr.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for TestedColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TestedColumn::Name(text) | TestedColumn::Expression(text) => f.write_str(text),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ use serde_yaml::Value as Yaml;
 
 use super::generic_test;
 use super::settings::{parse_yaml, seq_at, str_at};
-use super::{project_error, Files, GenericTest, SourceTable};
+use super::{project_error, Files, GenericTest, SourceTable, TestedColumn};
 use crate::warehouse::error::WarehouseError;
 
 /// What the property files declare.
@@ -60,14 +60,12 @@ fn read_source(src: &Yaml, path: &str) -> Result<Vec<SourceTable>, WarehouseErro
         .collect()
 }
 
-/// One `models:` or `seeds:` entry: its columns' tests and (seeds) its column types.
+/// One `models:` or `seeds:` entry: its model-level tests (each names what it tests with `column_name`), its
+/// columns' tests, and (seeds) its column types.
 fn read_node(node: &Yaml, path: &str, out: &mut Properties) -> Result<(), WarehouseError> {
     let model = str_at(node, "name").ok_or_else(|| project_error(path, "an entry without `name`"))?;
-    if !tests_of(node).is_empty() {
-        return Err(project_error(
-            path,
-            format!("{model}: model-level tests are not supported; declare them on a column or as a singular test"),
-        ));
+    for spec in tests_of(node) {
+        out.generic_tests.push(generic_test::parse(spec, model, None, path)?);
     }
     if let Some(types) = read_config(node, model, path)? {
         out.seed_types.insert(model.to_string(), types);
@@ -75,7 +73,8 @@ fn read_node(node: &Yaml, path: &str, out: &mut Properties) -> Result<(), Wareho
     for column in seq_at(node, "columns") {
         let col = str_at(column, "name").ok_or_else(|| project_error(path, "a column without `name`"))?;
         for spec in tests_of(column) {
-            out.generic_tests.push(generic_test::parse(spec, model, col, path)?);
+            let tested = TestedColumn::Name(col.to_string());
+            out.generic_tests.push(generic_test::parse(spec, model, Some(tested), path)?);
         }
     }
     Ok(())
@@ -87,12 +86,26 @@ fn tests_of(node: &Yaml) -> &[Yaml] {
     tests.and_then(Yaml::as_sequence).map(|s| s.as_slice()).unwrap_or(&[])
 }
 
-/// A seed's `config: {column_types: ...}` in its property file.
+/// A node's `config:` in its property file. Only a seed's `column_types` is read; any other key would change
+/// how dbt builds the node, so it is refused rather than ignored.
 fn read_config(node: &Yaml, model: &str, path: &str) -> Result<Option<BTreeMap<String, String>>, WarehouseError> {
-    match node.get("config").and_then(|c| c.get("column_types")) {
-        Some(types) => Ok(Some(read_column_types(types, model, path)?)),
-        None => Ok(None),
+    let Some(config) = node.get("config").and_then(Yaml::as_mapping) else { return Ok(None) };
+    let mut column_types = None;
+    for (key, value) in config {
+        match key.as_str().unwrap_or_default() {
+            "column_types" => column_types = Some(read_column_types(value, model, path)?),
+            other => {
+                return Err(project_error(
+                    path,
+                    format!(
+                        "{model}: config `{other}` in a property file is not supported by crimewatch's runner; set \
+                         it in dbt_project.yml or in the model's config()"
+                    ),
+                ))
+            }
+        }
     }
+    Ok(column_types)
 }
 
 fn read_column_types(types: &Yaml, model: &str, path: &str) -> Result<BTreeMap<String, String>, WarehouseError> {
@@ -103,4 +116,32 @@ fn read_column_types(types: &Yaml, model: &str, path: &str) -> Result<BTreeMap<S
             _ => Err(project_error(path, format!("{model}: column_types entries must be text"))),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_one(yml: &str) -> Result<Properties, WarehouseError> {
+        read(&[("models/m.yml".to_string(), yml.to_string())].into_iter().collect())
+    }
+
+    #[test]
+    fn model_level_tests_test_their_column_name_expression() {
+        let p = read_one(
+            "models:\n  - name: m\n    data_tests:\n      - unique:\n          arguments:\n            \
+             column_name: \"row(a, b)\"\n    columns:\n      - name: a\n        data_tests: [not_null]\n",
+        )
+        .unwrap();
+        let names: Vec<(&str, String)> = p.generic_tests.iter().map(|t| (t.name.as_str(), t.column.sql())).collect();
+        assert_eq!(names, [("unique_m_row_a_b_", "row(a, b)".to_string()), ("not_null_m_a", "\"a\"".to_string())]);
+    }
+
+    #[test]
+    fn a_model_level_test_without_column_name_and_other_config_keys_are_refused() {
+        let err = read_one("models:\n  - name: m\n    data_tests: [unique]\n").unwrap_err().to_string();
+        assert!(err.contains("column_name") && err.contains("models/m.yml"), "{err}");
+        let err = read_one("models:\n  - name: m\n    config:\n      materialized: table\n").unwrap_err().to_string();
+        assert!(err.contains("materialized") && err.contains("dbt_project.yml"), "{err}");
+    }
 }

@@ -1,7 +1,8 @@
 //! Renders the project's Jinja with minijinja, providing the dbt context the models use: `ref`, `source`,
 //! `config`, `var`, `env_var`, `is_incremental` (always false: every build is a full rebuild), `this`,
 //! `run_started_at` and `target`. Each render records the refs and sources it used (the dependency graph) and
-//! the config it set.
+//! the config it set. A `ref` to an ephemeral model renders as a CTE name, and the CTEs are put in front of the
+//! rendered SQL, as dbt does.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -9,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use minijinja::value::{Kwargs, Object, Value};
 use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
 
+use super::ephemeral::{self, Ephemeral};
 use super::DEFAULT_SCHEMA;
 use crate::warehouse::error::WarehouseError;
 
@@ -24,24 +26,36 @@ pub struct RenderContext {
     pub relations: Option<BTreeMap<String, String>>,
     /// `(source, table)` → the SQL `source()` renders to.
     pub sources: BTreeMap<(String, String), String>,
+    /// Ephemeral models rendered so far: a `ref` to one renders as its CTE.
+    pub ephemerals: BTreeMap<String, Ephemeral>,
     pub run_started_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl RenderContext {
-    /// A context for the first pass (placeholder relations), before sources are known.
+    /// A context for the first pass (placeholder relations), before sources and ephemeral models are known.
     pub fn new(
         vars: BTreeMap<String, serde_json::Value>,
         env_vars: BTreeMap<String, String>,
         run_started_at: chrono::DateTime<chrono::Utc>,
     ) -> RenderContext {
-        RenderContext { vars, env_vars, relations: None, sources: BTreeMap::new(), run_started_at }
+        RenderContext {
+            vars,
+            env_vars,
+            relations: None,
+            sources: BTreeMap::new(),
+            ephemerals: BTreeMap::new(),
+            run_started_at,
+        }
     }
 }
 
 /// What a render produced.
 #[derive(Debug, Clone, Default)]
 pub struct Rendered {
+    /// The SQL with the CTEs of the ephemeral models it uses in front.
     pub sql: String,
+    /// The SQL as the template rendered it (what an ephemeral model contributes to the models that use it).
+    pub body: String,
     pub refs: Vec<String>,
     pub sources: Vec<(String, String)>,
     /// `config(materialized=...)`.
@@ -80,19 +94,22 @@ pub fn render(
     drop(env);
     let mut out =
         lock(&recorded).map_err(|e| WarehouseError::Render { file: file.to_string(), message: describe(&e) })?.clone();
-    out.sql = sql.trim().to_string();
+    out.body = sql.trim().to_string();
+    out.sql = ephemeral::inject_ctes(&out.body, &ephemeral::ctes_for(&out.refs, &ctx.ephemerals));
     Ok(out)
 }
 
 /// `ref`, `source` and `config`: what a node reads and how it is stored, recorded into `recorded`.
 fn add_graph_functions(env: &mut Environment<'_>, ctx: &RenderContext, recorded: &Arc<Mutex<Rendered>>) {
     let (rec, relations) = (recorded.clone(), ctx.relations.clone());
+    let ephemerals: Vec<String> = ctx.ephemerals.keys().cloned().collect();
     env.add_function("ref", move |a: String, b: Option<String>| -> Result<String, Error> {
         // ref('model') or ref('package', 'model').
         let name = b.unwrap_or(a);
         lock(&rec)?.refs.push(name.clone());
         match &relations {
             None => Ok(relation(DEFAULT_SCHEMA, &name)),
+            Some(_) if ephemerals.contains(&name) => Ok(ephemeral::cte_name(&name)),
             Some(known) => known.get(&name).cloned().ok_or_else(|| {
                 Error::new(ErrorKind::InvalidOperation, format!("ref('{name}'): no such model or seed"))
             }),
@@ -217,6 +234,7 @@ mod tests {
             sources: [(("lake".to_string(), "t".to_string()), "read_parquet('/lake/x')".to_string())]
                 .into_iter()
                 .collect(),
+            ephemerals: BTreeMap::new(),
             run_started_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
         }
     }
