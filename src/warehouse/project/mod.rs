@@ -326,10 +326,19 @@ mod tests {
             names.contains(&"accepted_values_fct_offenses_offense_category__VIOLENT_CRIME__PROPERTY_CRIME__ALL_OTHER")
         );
         assert!(names.contains(&"accepted_values_mart_hour_weekday_weekday__False__0__1__2__3__4__5__6"));
+        // A model-level test on a grain of several columns, named as `dbt ls` names it.
+        let grain = p
+            .generic_tests
+            .iter()
+            .find(|t| t.name == "unique_mart_area_counts_row_axis_month_offense_category_area_level_area_")
+            .unwrap_or_else(|| panic!("{names:?}"));
+        assert_eq!(grain.column.sql(), "row(axis, month, offense_category, area_level, area)");
         let warn = p.generic_tests.iter().find(|t| t.name.starts_with("relationships_stg_offenses_precinct")).unwrap();
         assert_eq!(warn.severity, Severity::Warn);
         let fct = p.models.iter().find(|m| m.name == "fct_offenses").unwrap();
         assert_eq!(fct.folder_config.schema.as_deref(), Some("marts"));
+        let int = p.models.iter().find(|m| m.name == "int_offenses_latest").unwrap();
+        assert_eq!(int.folder_config.materialized.as_deref(), Some("ephemeral"));
         let seed = p.seeds.iter().find(|s| s.name == "nibrs_offense_codes").unwrap();
         assert_eq!(seed.schema, "staging");
         assert_eq!(seed.columns[0], ("nibrs_offense_code".to_string(), "varchar".to_string()));

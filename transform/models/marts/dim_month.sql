@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- Every month either axis uses, with the flags the dashboard shows. Both flags come from the lake, never from
 -- the wall clock, so crimewatch and dbt agree: a month is partial when the manifest says so (the month still
 -- filling) or when it lies after the newest lake month; it is provisional when it is one of the

@@ -1,9 +1,9 @@
 {{ config(materialized='view') }}
 
 -- One row per offense: the fact every mart counts. Area columns are never NULL here (a missing area is
--- 'UNKNOWN'), so a dashboard's filter on an area matches the marts. A view: its rows are stg_offenses' rows
--- (a table in the same file, so the warehouse stays self-contained), and storing 1.2M wide rows a second time
--- cost about a fifth of a build.
+-- 'UNKNOWN'), so a dashboard's filter on an area matches the marts. A view, unlike the rest of marts: its rows
+-- are stg_offenses' rows (a table in the same file, so the warehouse stays self-contained), and storing 1.2M
+-- wide rows a second time cost about a fifth of a build.
 with offenses as (
     select * from {{ ref('stg_offenses') }}
 )

@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- Offenses per axis × month × category at each area level, one row per area: the category trend summed to
 -- precinct, sector, beat and neighborhood in turn.
 with trend as (

@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- Offenses per axis × month × category × area (all four levels), with the month's flags.
 with events as (
     {{ axis_events() }}

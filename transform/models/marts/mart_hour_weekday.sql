@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- Offenses per axis × month × category × hour of day × weekday × area. Hour and weekday come from the axis
 -- timestamp (Seattle local time as published); weekday 0 = Monday … 6 = Sunday.
 with events as (

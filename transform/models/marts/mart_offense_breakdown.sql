@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- Offenses per axis × month × category × sub-category → offense × area. A missing sub-category or offense
 -- description is 'UNKNOWN'.
 with events as (

@@ -1,10 +1,8 @@
-{{ config(materialized='table') }}
-
 -- One row about this build: when it ran (UTC), how many lake rows went in and how many facts came out, and how
 -- fresh the lake is.
 with lake as (
     select count(*) as lake_rows, max(source_updated_at) as source_max_updated_at
-    from {{ source('lake', 'spd_crime') }}
+    from {{ ref('stg_lake__spd_crime') }}
 ),
 
 manifest as (

@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- One row per report month listed in the lake manifest. The file is read as text and parsed with DuckDB's JSON
 -- functions, so no type is guessed; `fetched_at` is UTC (`...Z`), kept as a plain TIMESTAMP.
 with manifest as (
