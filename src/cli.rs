@@ -4,11 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::{Args, Parser, Subcommand};
-use crimewatch::domain::Month;
+use clap::{Parser, Subcommand};
 use crimewatch::settings::{ConfigFile, Overrides, Settings, DEFAULT_CONFIG_FILE};
 
-use crate::commands;
+use crate::commands::{self, Context, ImportArgs, IngestArgs, RunsArgs, ServeArgs};
 
 /// Seattle Police Department crime data, kept in step with data.seattle.gov: lake, warehouse, dashboard.
 #[derive(Debug, Parser)]
@@ -54,54 +53,6 @@ pub enum Command {
     Up(ServeArgs),
     /// The run ledger: recent runs, newest first.
     Runs(RunsArgs),
-}
-
-#[derive(Debug, Args, Clone)]
-pub struct IngestArgs {
-    /// First report month (YYYY-MM); default 2022-01 or `source.default_since`.
-    #[arg(long, value_name = "YYYY-MM")]
-    pub since: Option<Month>,
-    /// Last report month (YYYY-MM); default the current month.
-    #[arg(long, value_name = "YYYY-MM")]
-    pub until: Option<Month>,
-    /// Re-fetch every month in range, even unchanged ones.
-    #[arg(long)]
-    pub full: bool,
-}
-
-#[derive(Debug, Args, Clone)]
-pub struct ImportArgs {
-    /// The CSV file, as downloaded with the portal's Export button.
-    pub file: PathBuf,
-}
-
-#[derive(Debug, Args, Clone)]
-pub struct ServeArgs {
-    /// Listen address (default 127.0.0.1:8080 or `web.addr`).
-    #[arg(long, value_name = "HOST:PORT")]
-    pub addr: Option<String>,
-    /// Cron expression for scheduled runs (default `0 15 1 * *` or `schedule.cron`).
-    #[arg(long, value_name = "CRON")]
-    pub schedule: Option<String>,
-    /// Time zone of the cron expression (default UTC or `schedule.timezone`).
-    #[arg(long, value_name = "TZ")]
-    pub timezone: Option<String>,
-    /// Serve only: no scheduled runs.
-    #[arg(long)]
-    pub no_schedule: bool,
-}
-
-#[derive(Debug, Args, Clone)]
-pub struct RunsArgs {
-    /// How many runs to show.
-    #[arg(long, default_value_t = 20)]
-    pub limit: usize,
-}
-
-/// What every command gets: validated settings and how to report.
-pub struct Context {
-    pub settings: Settings,
-    pub json: bool,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use crimewatch::pipeline::{self, BuildSummary, PipelineError, Progress};
 
-use crate::cli::Context;
+use super::Context;
 
 pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
     let progress = if ctx.json { Progress::Hidden } else { Progress::detect() };

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use crimewatch::pipeline::{self, Progress};
 
-use crate::cli::{Context, ImportArgs};
+use super::{Context, ImportArgs};
 
 pub fn execute(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     if !args.file.is_file() {

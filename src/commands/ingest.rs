@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use crimewatch::domain::Month;
 use crimewatch::pipeline::{self, IngestOptions, IngestSummary, Progress};
 
-use crate::cli::{Context, IngestArgs};
+use super::{Context, IngestArgs};
 
 pub fn execute(ctx: &Context, args: &IngestArgs) -> anyhow::Result<ExitCode> {
     let opts = IngestOptions { since: args.since, until: args.until, full: args.full };

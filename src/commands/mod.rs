@@ -1,5 +1,6 @@
 //! One file per subcommand: run the library's work and print the summary (a table, or JSON with `--json`).
 
+mod args;
 pub mod build;
 pub mod import;
 pub mod ingest;
@@ -10,8 +11,15 @@ pub mod status;
 
 use crimewatch::schedule::lock::{LockHolder, RunLock};
 use crimewatch::schedule::Trigger;
+use crimewatch::settings::Settings;
 
-use crate::cli::Context;
+pub use args::{ImportArgs, IngestArgs, RunsArgs, ServeArgs};
+
+/// What every command gets: validated settings and how to report.
+pub struct Context {
+    pub settings: Settings,
+    pub json: bool,
+}
 
 /// Takes the cross-process run lock for a command that writes the lake or the warehouse, so it never runs
 /// beside a scheduled or another CLI run; waits up to `schedule.lock_wait_seconds`, then fails naming the holder.

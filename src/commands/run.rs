@@ -9,7 +9,7 @@ use crimewatch::schedule::{begin, RunReport, RunRequest, RunStatus, ScheduleErro
 use crimewatch::settings::Settings;
 use tokio::sync::watch;
 
-use crate::cli::{Context, IngestArgs};
+use super::{Context, IngestArgs};
 
 pub fn execute(ctx: &Context, args: &IngestArgs) -> anyhow::Result<ExitCode> {
     let progress = if ctx.json { Progress::Hidden } else { Progress::detect() };

@@ -7,7 +7,7 @@ use chrono::Utc;
 use crimewatch::schedule::api::RunsResponse;
 use crimewatch::schedule::{Ledger, RunRecord};
 
-use crate::cli::{Context, RunsArgs};
+use super::{Context, RunsArgs};
 use crate::commands::run::human_bytes;
 
 pub fn execute(ctx: &Context, args: &RunsArgs) -> anyhow::Result<ExitCode> {

@@ -15,7 +15,7 @@ use crimewatch::settings::Settings;
 use crimewatch::web::Application;
 use tokio::sync::watch;
 
-use crate::cli::{Context, ServeArgs};
+use super::{Context, ServeArgs};
 use crate::commands::run::{print_report, stop_on_signals};
 
 /// The published warehouse; its absence is what makes `up` run the pipeline first.

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use crimewatch::lake::Lake;
 
 use super::ingest::thousands;
-use crate::cli::Context;
+use super::Context;
 
 pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
     let manifest = Lake::read_manifest(&ctx.settings.data_dir).context("cannot read the lake")?;
