@@ -140,8 +140,8 @@ impl StagingTable {
     pub fn write_parquet(&self, month: Option<Month>, path: &Path) -> Result<(), LakeError> {
         let sql = match month {
             Some(m) => include_str!("sql/copy_month.sql")
-                .replace("{from}", &crate::source::soql::month_start(m).replace('T', " "))
-                .replace("{to}", &crate::source::soql::month_start(m.next()).replace('T', " ")),
+                .replace("{from}", &m.start().to_string())
+                .replace("{to}", &m.next().start().to_string()),
             None => include_str!("sql/copy_all.sql").to_string(),
         };
         let sql = sql.replace("{path}", &quote(path));

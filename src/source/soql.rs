@@ -27,9 +27,9 @@ pub fn columns_exist(fields: &[&str]) -> Params {
     vec![("$select", fields.join(",")), ("$limit", "1".into())]
 }
 
-/// Floating timestamp literal for the first instant of `month`.
-pub fn month_start(month: Month) -> String {
-    format!("{}T00:00:00", month.first_day().format("%Y-%m-%d"))
+/// Floating timestamp literal for the first instant of `month`, as SoQL writes it.
+fn month_start(month: Month) -> String {
+    month.start().format("%Y-%m-%dT%H:%M:%S").to_string()
 }
 
 /// `report_date >= first day of since AND report_date < first day after until`.

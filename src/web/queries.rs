@@ -48,16 +48,9 @@ fn with_area(sql: &str, filters: &Filters) -> String {
     sql.replace("{area_predicate}", area_predicate(filters.area.as_ref().map(|(l, _)| *l)))
 }
 
+/// A month as the marts' `month DATE` column holds it: its first day.
 fn month_param(m: Month) -> String {
-    format!("{m}-01")
-}
-
-fn year_earlier(m: Month) -> Month {
-    Month::new(m.year() - 1, m.month()).unwrap_or(m)
-}
-
-fn months_between(a: Month, b: Month) -> i64 {
-    i64::from(b.year() - a.year()) * 12 + i64::from(b.month()) - i64::from(a.month())
+    m.first_day().to_string()
 }
 
 fn yoy_pct(count: i64, prior: Option<i64>) -> Option<f64> {
@@ -119,7 +112,7 @@ impl Range {
         if from > to {
             return Ok(None);
         }
-        if months_between(from, to) >= MAX_RANGE_MONTHS {
+        if from.months_until(to) >= MAX_RANGE_MONTHS {
             return Err(WebError::bad(
                 "from",
                 format!("the range {from}..{to} is longer than {MAX_RANGE_MONTHS} months; narrow `from`/`to`"),
@@ -130,7 +123,7 @@ impl Range {
 
     /// Whether the whole range a year earlier lies within the data.
     fn prior_known(&self) -> bool {
-        year_earlier(self.from) >= self.data_from
+        self.from.year_earlier() >= self.data_from
     }
 }
 

@@ -1,4 +1,5 @@
-//! Domain newtypes parsed once at the edge.
+//! The calendar month and all month arithmetic: report months partition the lake and drive change detection,
+//! and the API's ranges are months too.
 
 use std::fmt;
 use std::str::FromStr;
@@ -53,6 +54,22 @@ impl Month {
 
     pub fn first_day(self) -> chrono::NaiveDate {
         chrono::NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("valid by construction")
+    }
+
+    /// The month's first instant, floating (no zone), as the source's report timestamps are: a month is the
+    /// half-open interval `[m.start(), m.next().start())`.
+    pub fn start(self) -> chrono::NaiveDateTime {
+        self.first_day().and_time(chrono::NaiveTime::MIN)
+    }
+
+    /// The same month a year earlier (itself for year 1900, the earliest month there is).
+    pub fn year_earlier(self) -> Month {
+        Month::new(self.year - 1, self.month).unwrap_or(self)
+    }
+
+    /// Months from `self` to `later` (negative when `later` is earlier): 2024-01 to 2024-03 is 2.
+    pub fn months_until(self, later: Month) -> i64 {
+        i64::from(later.year - self.year) * 12 + i64::from(later.month) - i64::from(self.month)
     }
 
     pub fn next(self) -> Month {
@@ -122,5 +139,17 @@ mod tests {
             Month::parse("2023-11").unwrap().through(Month::parse("2024-02").unwrap()).map(|m| m.to_string()).collect();
         assert_eq!(all, ["2023-11", "2023-12", "2024-01", "2024-02"]);
         assert_eq!(m.through(m.prev()).count(), 0);
+    }
+
+    #[test]
+    fn month_arithmetic_crosses_year_ends() {
+        let m = |s: &str| Month::parse(s).unwrap();
+        assert_eq!(m("2024-03").start().to_string(), "2024-03-01 00:00:00");
+        assert_eq!(m("2024-12").next().start().to_string(), "2025-01-01 00:00:00");
+        assert_eq!(m("2024-03").year_earlier(), m("2023-03"));
+        assert_eq!(m("1900-05").year_earlier(), m("1900-05"));
+        assert_eq!(m("2023-11").months_until(m("2024-02")), 3);
+        assert_eq!(m("2024-02").months_until(m("2023-11")), -3);
+        assert_eq!(m("2024-02").months_until(m("2024-02")), 0);
     }
 }
