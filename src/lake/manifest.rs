@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::durable;
 use super::LakeError;
-use crate::domain::Month;
-use crate::source::{Fingerprint, SourceKind};
+use crate::domain::{Fingerprint, Month, SourceKind};
 
 pub const MANIFEST_FILE: &str = "_manifest.json";
 

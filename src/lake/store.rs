@@ -15,8 +15,7 @@ use super::fault::checkpoint;
 use super::manifest::{now_utc, Manifest, MonthEntry};
 use super::writer::{content_hash, count_parquet_rows, StagingTable};
 use super::{LakeConfig, LakeError};
-use crate::domain::Month;
-use crate::source::{Fingerprint, SourceKind};
+use crate::domain::{Fingerprint, Month, SourceKind};
 
 /// The table folder readers glob: `lake/spd_crime/*/*.parquet`.
 pub const TABLE_DIR: &str = "spd_crime";

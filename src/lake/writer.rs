@@ -11,9 +11,8 @@ use duckdb::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use duckdb::arrow::record_batch::RecordBatch;
 
 use super::LakeError;
-use crate::domain::Month;
-use crate::source::fields::{ColumnKind, COLUMNS};
-use crate::source::{CanonicalRow, Value};
+use crate::domain::row::{ColumnKind, COLUMNS};
+use crate::domain::{CanonicalRow, Month, Value};
 
 /// An in-memory DuckDB table of lake rows.
 pub struct StagingTable {

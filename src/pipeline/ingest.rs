@@ -19,13 +19,13 @@ use futures_util::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{IngestOptions, IngestSummary, PipelineError, Progress};
-use crate::domain::Month;
+use crate::domain::{CanonicalRow, Fingerprint, Month, SourceKind};
 use crate::lake::{Committed, Lake, LakeError, QuarantineLine, StagedMonth, Stager, StagingTable};
 use crate::settings::Settings;
 use crate::source::csv_export::CsvExport;
 use crate::source::soda::PageRows;
 use crate::source::soql::AggregateLevel;
-use crate::source::{CanonicalRow, Fingerprint, SodaClient, SourceError, SourceKind, SourceSchema};
+use crate::source::{SodaClient, SourceError, SourceSchema};
 
 fn bar(progress: Progress, len: u64, what: &str) -> ProgressBar {
     match progress {

@@ -8,10 +8,11 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use super::fields::{col, lake_column};
-use super::row::{parse_timestamp, CanonicalRow, Rejected, RowBuilder, SourceKind};
+use super::fields::lake_column;
+use super::row::{parse_timestamp, Rejected, RowBuilder};
 use super::SourceError;
-use crate::domain::Month;
+use crate::domain::row::col;
+use crate::domain::{CanonicalRow, Month, SourceKind};
 
 /// An open export, headers checked.
 pub struct CsvExport {

@@ -1,64 +1,11 @@
-//! The canonical lake columns and the one explicit table that maps source field names onto them.
+//! The one explicit table that maps source field names onto the lake columns ([`COLUMNS`]).
 //!
 //! SPD republished `tazs-3rd5` in 2025 with NIBRS names; older API pulls and CSV exports use the old names, and
 //! CSV exports use display headers ("Report DateTime", "100 Block Address", "NIBRS_offense_code"). Every name is
 //! first normalised ([`normalize`]: lower case, runs of non-alphanumerics → `_`, trimmed) and then looked up in
 //! [`ALIASES`], so API names, old API names and both generations of export headers go through the same table.
 
-/// The type of a lake column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnKind {
-    Text,
-    Timestamp,
-    Double,
-}
-
-/// The lake Parquet columns, in file order (docs/ARCHITECTURE.md, "Lake Parquet columns").
-pub const COLUMNS: [(&str, ColumnKind); 24] = [
-    ("report_number", ColumnKind::Text),
-    ("offense_id", ColumnKind::Text),
-    ("report_date_time", ColumnKind::Timestamp),
-    ("offense_date", ColumnKind::Timestamp),
-    ("offense_end_date", ColumnKind::Timestamp),
-    ("nibrs_group_a_b", ColumnKind::Text),
-    ("nibrs_crime_against_category", ColumnKind::Text),
-    ("offense_sub_category", ColumnKind::Text),
-    ("shooting_type_group", ColumnKind::Text),
-    ("block_address", ColumnKind::Text),
-    ("latitude", ColumnKind::Double),
-    ("longitude", ColumnKind::Double),
-    ("beat", ColumnKind::Text),
-    ("precinct", ColumnKind::Text),
-    ("sector", ColumnKind::Text),
-    ("neighborhood", ColumnKind::Text),
-    ("reporting_area", ColumnKind::Text),
-    ("offense_category", ColumnKind::Text),
-    ("nibrs_offense_code_description", ColumnKind::Text),
-    ("nibrs_offense_code", ColumnKind::Text),
-    ("extra_columns", ColumnKind::Text),
-    ("source_row_id", ColumnKind::Text),
-    ("source_updated_at", ColumnKind::Timestamp),
-    ("source_kind", ColumnKind::Text),
-];
-
-/// Column positions, so code reads `col::OFFENSE_ID` rather than a bare number.
-pub mod col {
-    pub const REPORT_NUMBER: usize = 0;
-    pub const OFFENSE_ID: usize = 1;
-    pub const REPORT_DATE_TIME: usize = 2;
-    pub const OFFENSE_DATE: usize = 3;
-    pub const OFFENSE_END_DATE: usize = 4;
-    pub const BLOCK_ADDRESS: usize = 9;
-    pub const LATITUDE: usize = 10;
-    pub const LONGITUDE: usize = 11;
-    pub const REPORTING_AREA: usize = 16;
-    /// The last column a source field can map to; the rest are filled by crimewatch.
-    pub const LAST_SOURCE: usize = 19;
-    pub const EXTRA_COLUMNS: usize = 20;
-    pub const SOURCE_ROW_ID: usize = 21;
-    pub const SOURCE_UPDATED_AT: usize = 22;
-    pub const SOURCE_KIND: usize = 23;
-}
+use crate::domain::row::COLUMNS;
 
 /// Normalised source name → lake column. Current API names map to themselves; the old API names and the export
 /// display headers (after [`normalize`]) map as SPD-FORMAT.md describes.
@@ -170,6 +117,7 @@ pub fn column_name(index: usize) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::row::col;
 
     #[test]
     fn every_old_api_field_maps_as_spd_format_says() {

@@ -1,5 +1,5 @@
 //! Source stage: the city's data in. Speaks SODA 2.x to a Socrata host (probe the schema, per-month
-//! fingerprints, paged month downloads with retries) and reads SPD CSV exports; both produce [`CanonicalRow`]s
+//! fingerprints, paged month downloads with retries) and reads SPD CSV exports; both produce [`CanonicalRow`](crate::domain::CanonicalRow)s
 //! in the lake's column order.
 
 mod config;
@@ -13,6 +13,6 @@ pub mod soql;
 
 pub use config::SourceConfig;
 pub use error::SourceError;
-pub use row::{CanonicalRow, Rejected, SourceKind, Value};
+pub use row::Rejected;
 pub use schema::SourceSchema;
-pub use soda::{Fingerprint, Fingerprints, SodaClient};
+pub use soda::{Fingerprints, SodaClient};

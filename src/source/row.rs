@@ -1,4 +1,4 @@
-//! One offense as the lake stores it, and the parsing of the source's text values into it.
+//! Building a lake row ([`CanonicalRow`]) from the source's text values.
 //!
 //! Every SODA value arrives as a string; CSV exports are text too. Placeholders become NULL here (and only here)
 //! so the lake holds one spelling of "unknown": `"-"` and empty strings in any text column; `"REDACTED"` in
@@ -9,72 +9,14 @@
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use super::fields::{col, ColumnKind, COLUMNS};
-
-/// One typed lake value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Value {
-    Null,
-    Text(String),
-    Timestamp(NaiveDateTime),
-    Double(f64),
-}
-
-impl Value {
-    pub fn as_text(&self) -> Option<&str> {
-        match self {
-            Value::Text(s) => Some(s),
-            _ => None,
-        }
-    }
-    pub fn as_timestamp(&self) -> Option<NaiveDateTime> {
-        match self {
-            Value::Timestamp(t) => Some(*t),
-            _ => None,
-        }
-    }
-}
-
-/// Where a row came from (the lake's `source_kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SourceKind {
-    Soda,
-    Csv,
-}
-
-impl SourceKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceKind::Soda => "soda",
-            SourceKind::Csv => "csv",
-        }
-    }
-}
-
-/// A row in the lake's column order ([`COLUMNS`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CanonicalRow {
-    pub values: Vec<Value>,
-}
+use crate::domain::row::{col, CanonicalRow, ColumnKind, Value, COLUMNS};
+use crate::domain::SourceKind;
 
 /// A row that could not be parsed: why, and the row as the source gave it (written to `_quarantine.jsonl`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rejected {
     pub reason: String,
     pub row: serde_json::Map<String, serde_json::Value>,
-}
-
-impl CanonicalRow {
-    pub fn get(&self, column: usize) -> &Value {
-        &self.values[column]
-    }
-
-    /// The row's report timestamp (always present on rows that made it into the lake).
-    pub fn report_date_time(&self) -> Option<NaiveDateTime> {
-        self.values[col::REPORT_DATE_TIME].as_timestamp()
-    }
 }
 
 /// Collects one source row's fields, then checks and types them.

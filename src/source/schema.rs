@@ -7,8 +7,9 @@
 
 use std::collections::HashMap;
 
-use super::fields::{col, column_name, lake_column, NEW_API_FIELDS, OLD_API_FIELDS};
+use super::fields::{column_name, lake_column, NEW_API_FIELDS, OLD_API_FIELDS};
 use super::SourceError;
+use crate::domain::row::col;
 
 /// Which field names the source uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

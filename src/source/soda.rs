@@ -15,25 +15,15 @@ use std::time::Duration;
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde::de::{MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::fields::col;
-use super::row::{CanonicalRow, Rejected, RowBuilder, SourceKind};
+use super::row::{Rejected, RowBuilder};
 use super::schema::SourceSchema;
 use super::soql::{self, AggregateLevel, Params};
 use super::{SourceConfig, SourceError};
-use crate::domain::Month;
+use crate::domain::row::col;
+use crate::domain::{CanonicalRow, Fingerprint, Month, SourceKind};
 use crate::settings::Settings;
-
-/// A report month's fingerprint, as the server computes it. Any difference means the month changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fingerprint {
-    pub count: u64,
-    /// `max(:updated_at)`; `None` when the server refused to aggregate it (or for CSV imports).
-    pub max_updated_at: Option<String>,
-    /// `sum(offense_id::number)`, as the server printed it; `None` when refused (or for CSV imports).
-    pub content_sum: Option<String>,
-}
 
 /// Per-month fingerprints and how they were computed.
 #[derive(Debug, Clone)]
@@ -618,8 +608,8 @@ impl<'de> Visitor<'de> for RowSeed<'_, 'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Value;
     use crate::source::fields::NEW_API_FIELDS;
-    use crate::source::row::Value;
 
     #[test]
     fn both_socrata_error_shapes_and_bare_messages_parse() {
