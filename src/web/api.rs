@@ -10,10 +10,11 @@ use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
-use super::filters::{parse_level, AreaLevel, Filters, Format};
+use super::filters::{parse_level, Filters, Format};
 use super::published::{Cached, Generation, Published};
 use super::queries::{self, Range};
 use super::WebError;
+use crate::domain::category::AreaLevel;
 
 /// Shared by every handler: the published warehouse and the limit on concurrent DuckDB queries.
 #[derive(Clone)]

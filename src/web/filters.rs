@@ -1,44 +1,15 @@
 //! The API's query parameters, parsed once at the edge into closed enums, so the SQL layer only ever sees
 //! allow-listed identifiers and values that are bound as parameters.
 
+use crate::domain::category::{AreaLevel, Axis, OffenseCategory};
 use crate::domain::Month;
 
 use super::WebError;
 
-/// Which timestamp places an offense in a month.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Axis {
-    /// `offense_date` (rows without one are left out).
-    Occurred,
-    /// `report_date_time`.
-    Reported,
-}
-
-impl Axis {
-    pub const ALLOWED: &'static str = "occurred, reported";
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Axis::Occurred => "occurred",
-            Axis::Reported => "reported",
-        }
-    }
-
-    fn parse(v: &str) -> Option<Axis> {
-        match v {
-            "occurred" => Some(Axis::Occurred),
-            "reported" => Some(Axis::Reported),
-            _ => None,
-        }
-    }
-}
-
-/// SPD's own three-way split (`offense_category`), or all of it.
+/// One of SPD's categories, or all of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Category {
-    Violent,
-    Property,
-    Other,
+    Only(OffenseCategory),
     All,
 }
 
@@ -48,18 +19,14 @@ impl Category {
     /// The value in the marts' `offense_category`; `None` for all.
     pub fn mart_value(self) -> Option<&'static str> {
         match self {
-            Category::Violent => Some("VIOLENT CRIME"),
-            Category::Property => Some("PROPERTY CRIME"),
-            Category::Other => Some("ALL OTHER"),
+            Category::Only(c) => Some(c.mart_value()),
             Category::All => None,
         }
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Category::Violent => "violent",
-            Category::Property => "property",
-            Category::Other => "other",
+            Category::Only(c) => c.label(),
             Category::All => "all",
         }
     }
@@ -67,53 +34,16 @@ impl Category {
     /// The API name of a mart `offense_category` value (unknown values pass through lower-cased: never expected,
     /// since the warehouse tests accepted values, but never hidden either).
     pub fn label_of(mart_value: &str) -> String {
-        match mart_value {
-            "VIOLENT CRIME" => "violent".into(),
-            "PROPERTY CRIME" => "property".into(),
-            "ALL OTHER" => "other".into(),
-            other => other.to_lowercase(),
+        match OffenseCategory::from_mart_value(mart_value) {
+            Some(c) => c.label().to_string(),
+            None => mart_value.to_lowercase(),
         }
     }
 
     fn parse(v: &str) -> Option<Category> {
         match v {
-            "violent" => Some(Category::Violent),
-            "property" => Some(Category::Property),
-            "other" => Some(Category::Other),
             "all" => Some(Category::All),
-            _ => None,
-        }
-    }
-}
-
-/// An area level; each maps to one fixed column name (the only identifiers that vary in the SQL).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AreaLevel {
-    Precinct,
-    Sector,
-    Beat,
-    Neighborhood,
-}
-
-impl AreaLevel {
-    pub const ALLOWED: &'static str = "precinct, sector, beat, neighborhood";
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AreaLevel::Precinct => "precinct",
-            AreaLevel::Sector => "sector",
-            AreaLevel::Beat => "beat",
-            AreaLevel::Neighborhood => "neighborhood",
-        }
-    }
-
-    fn parse(v: &str) -> Option<AreaLevel> {
-        match v {
-            "precinct" => Some(AreaLevel::Precinct),
-            "sector" => Some(AreaLevel::Sector),
-            "beat" => Some(AreaLevel::Beat),
-            "neighborhood" => Some(AreaLevel::Neighborhood),
-            _ => None,
+            _ => OffenseCategory::from_label(v).map(Category::Only),
         }
     }
 }

@@ -5,10 +5,11 @@
 use duckdb::Connection;
 use serde::Serialize;
 
-use super::filters::{AreaLevel, Axis, Category, Filters};
+use super::filters::{Category, Filters};
 use super::geo;
 use super::published::Generation;
 use super::WebError;
+use crate::domain::category::{AreaLevel, Axis};
 use crate::domain::Month;
 
 const BOUNDS_SQL: &str = include_str!("sql/bounds.sql");
