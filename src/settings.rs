@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::domain::DataDir;
+
 /// Default SODA host: the City of Seattle's open-data portal.
 pub const DEFAULT_SOCRATA_URL: &str = "https://data.seattle.gov";
 /// SPD Crime Data: 2008-Present.
@@ -82,7 +84,7 @@ impl fmt::Debug for Secret {
 /// Validated settings shared by every command.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub data_dir: PathBuf,
+    pub data_dir: DataDir,
     /// Base URL without a trailing slash.
     pub socrata_url: String,
     pub dataset: String,
@@ -131,7 +133,7 @@ impl Settings {
                 reason: "must be a Socrata dataset id of the form xxxx-xxxx, e.g. tazs-3rd5".into(),
             });
         }
-        let data_dir = over.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("data"));
+        let data_dir = DataDir::new(over.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("data")));
         let app_token = over.app_token.filter(|t| !t.is_empty()).map(Secret::new);
         let settings = Settings {
             data_dir,
@@ -175,7 +177,7 @@ mod tests {
         let file: ConfigFile = toml::from_str("data_dir = '/from/file'\ndataset = 'abcd-1234'").unwrap();
         let s =
             Settings::resolve(file, Overrides { data_dir: Some("/from/flag".into()), ..Default::default() }).unwrap();
-        assert_eq!(s.data_dir, PathBuf::from("/from/flag"));
+        assert_eq!(s.data_dir.root(), Path::new("/from/flag"));
         assert_eq!(s.dataset, "abcd-1234");
         assert_eq!(s.socrata_url, DEFAULT_SOCRATA_URL);
     }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Duration as ChronoDuration;
+use crimewatch::domain::DataDir;
 use crimewatch::schedule::api::{self, RunsApi};
 use crimewatch::schedule::{
     run_scheduled, Ledger, LockHolder, Outcome, RunLock, RunService, RunStatus, ScheduleError, Scheduler, Trigger,
@@ -27,6 +28,10 @@ const DATASET: &str = "tazs-3rd5";
 
 fn temp_dir(name: &str) -> TempDir {
     TempDir::new(&format!("schedule-{name}"))
+}
+
+fn data_dir(dir: &Path) -> DataDir {
+    DataDir::new(dir)
 }
 
 /// A small generated dataset over three months; the config below starts ingest at its first month.
@@ -180,7 +185,7 @@ fn cli_run_waits_for_the_lock_then_fails_naming_the_holder() {
     let dir = temp_dir("contention");
     let config = write_config(&dir, "[schedule]\nlock_wait_seconds = 1");
     let holder = LockHolder::this_process(Trigger::Schedule, "run", Some("r-held-by-test".into()));
-    let lock = RunLock::acquire_as(&dir, Duration::ZERO, holder).unwrap();
+    let lock = RunLock::acquire_as(&data_dir(&dir), Duration::ZERO, holder).unwrap();
     let begun = Instant::now();
     let out = crimewatch(&dir, "http://127.0.0.1:9", &config).arg("run").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -203,15 +208,15 @@ fn killed_lock_holder_leaves_no_stale_lock() {
         crimewatch(&dir, &hang, &config).arg("run").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let pid = child.id();
     wait_until("the child's run to start", Duration::from_secs(60), || {
-        RunLock::current_holder(&dir).unwrap().is_some_and(|h| h.pid == pid)
+        RunLock::current_holder(&data_dir(&dir)).unwrap().is_some_and(|h| h.pid == pid)
     });
-    match RunLock::acquire(&dir, Duration::ZERO) {
+    match RunLock::acquire(&data_dir(&dir), Duration::ZERO) {
         Err(ScheduleError::LockBusy { holder, .. }) => assert!(holder.contains(&format!("pid {pid}, cli")), "{holder}"),
         other => panic!("expected the lock to be busy, got {other:?}"),
     }
     child.kill().unwrap(); // SIGKILL: no chance to release anything
     child.wait().unwrap();
-    let lock = RunLock::acquire(&dir, Duration::ZERO).expect("the kernel released the dead holder's lock");
+    let lock = RunLock::acquire(&data_dir(&dir), Duration::ZERO).expect("the kernel released the dead holder's lock");
     assert_eq!(lock.stale_holder().map(|h| h.pid), Some(pid), "the dead holder's entry is detected as stale");
     drop(lock);
     let runs = runs_json(&dir, &config);
@@ -238,7 +243,7 @@ fn sigterm_during_a_scheduled_run_records_it_abandoned_and_exits_cleanly() {
     assert_eq!(finished.len(), 1, "{lines:#?}");
     assert_eq!(finished[0]["status"], "abandoned");
     assert!(finished[0]["error"].as_str().unwrap_or("").contains("during ingest"), "{:#}", finished[0]);
-    assert!(RunLock::current_holder(&dir).unwrap().is_none());
+    assert!(RunLock::current_holder(&data_dir(&dir)).unwrap().is_none());
     assert!(!dir.join("warehouse.duckdb").exists(), "nothing half-published");
 }
 
@@ -283,7 +288,7 @@ async fn scheduled_run_killed_then_restart_converges() {
     let statuses: Vec<&str> = after["runs"].as_array().unwrap().iter().filter_map(|r| r["status"].as_str()).collect();
     assert!(statuses.contains(&"abandoned") && statuses.contains(&"succeeded"), "{statuses:?}");
     assert!(dir.join("warehouse.duckdb").exists());
-    assert!(RunLock::current_holder(&dir).unwrap().is_none());
+    assert!(RunLock::current_holder(&data_dir(&dir)).unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -324,7 +329,7 @@ async fn scheduled_run_retries_after_source_failures_then_succeeds() {
     // Backoff doubled: 30 s after try 1, 60 s after try 2 (each try "took" 5 s on the injected clock).
     assert_eq!(clock, t0 + ChronoDuration::seconds(5 + 30 + 5 + 60));
 
-    let runs = Ledger::new(&dir).runs().unwrap();
+    let runs = Ledger::new(&data_dir(&dir)).runs().unwrap();
     let got: Vec<(u32, RunStatus, bool)> = runs.iter().rev().map(|r| (r.attempt, r.status, r.will_retry)).collect();
     assert_eq!(
         got,
@@ -379,7 +384,9 @@ async fn trigger_endpoint_needs_the_admin_token() {
     assert!(ledger_lines(&dir).is_empty(), "refused requests start nothing");
 
     // Right token while another run holds the lock: 409 naming it.
-    let lock = RunLock::acquire_as(&dir, Duration::ZERO, LockHolder::this_process(Trigger::Cli, "run", None)).unwrap();
+    let lock =
+        RunLock::acquire_as(&data_dir(&dir), Duration::ZERO, LockHolder::this_process(Trigger::Cli, "run", None))
+            .unwrap();
     let resp = client.post(&url).bearer_auth("right-token-0123456789").send().await.unwrap();
     assert_eq!(resp.status(), 409);
     assert!(resp.text().await.unwrap().contains(&format!("pid {}", std::process::id())));

@@ -18,9 +18,6 @@ use tokio::sync::watch;
 use super::{Context, ServeArgs};
 use crate::commands::run::{print_report, stop_on_signals};
 
-/// The published warehouse; its absence is what makes `up` run the pipeline first.
-const WAREHOUSE_FILE: &str = "warehouse.duckdb";
-
 pub fn execute(ctx: &Context, args: &ServeArgs, up: bool) -> anyhow::Result<ExitCode> {
     let mut settings = ctx.settings.clone();
     if let Some(cron) = &args.schedule {
@@ -41,7 +38,8 @@ async fn serve(settings: Settings, addr: String, keep: bool, up: bool) -> anyhow
     tokio::spawn(stop_on_signals(stop_tx.clone()));
     let service = RunService::new(settings.clone(), stop_rx.clone());
 
-    if up && !settings.data_dir.join(WAREHOUSE_FILE).exists() {
+    // The published warehouse: its absence is what makes `up` run the pipeline first.
+    if up && !settings.data_dir.warehouse().exists() {
         first_run(&service, &settings).await;
         if service.is_stopping() {
             return Ok(ExitCode::from(130));
@@ -142,7 +140,7 @@ where
 async fn first_run(service: &RunService, settings: &Settings) {
     eprintln!(
         "crimewatch: nothing published in {} yet: fetching from {} and building the warehouse first",
-        settings.data_dir.display(),
+        settings.data_dir.root().display(),
         settings.socrata_url
     );
     match service.run_to_end(RunRequest::once(Trigger::Cli, Progress::detect())).await {

@@ -17,7 +17,7 @@ pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
         } else {
             println!(
                 "no lake yet in {}: run `crimewatch ingest` (or `crimewatch import FILE`) first",
-                ctx.settings.data_dir.display()
+                ctx.settings.data_dir.root().display()
             );
         }
         return Ok(ExitCode::SUCCESS);
@@ -27,7 +27,7 @@ pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
     let total_months = m.months.len();
     if ctx.json {
         let v = serde_json::json!({
-            "lake": ctx.settings.data_dir.join("lake"),
+            "lake": ctx.settings.data_dir.lake(),
             "dataset": m.dataset,
             "source": m.source,
             "updated_at": m.updated_at,
@@ -41,7 +41,7 @@ pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     println!(
         "lake {} — dataset {} from {}, manifest updated {}",
-        ctx.settings.data_dir.join("lake").display(),
+        ctx.settings.data_dir.lake().display(),
         m.dataset,
         m.source,
         m.updated_at

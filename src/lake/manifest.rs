@@ -2,15 +2,13 @@
 //! files it describes, so it never names a file that is not there. `months` stays sorted by month so SQL can
 //! read it with `unnest` (the warehouse loads it into `staging.lake_manifest`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::durable;
 use super::LakeError;
 use crate::domain::{Fingerprint, Month, SourceKind};
-
-pub const MANIFEST_FILE: &str = "_manifest.json";
 
 /// The whole manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,32 +54,27 @@ impl Manifest {
         }
     }
 
-    pub fn path(lake_dir: &Path) -> PathBuf {
-        lake_dir.join(MANIFEST_FILE)
-    }
-
-    /// Reads the manifest; `None` when the lake has none yet.
-    pub fn load(lake_dir: &Path) -> Result<Option<Manifest>, LakeError> {
-        let path = Manifest::path(lake_dir);
-        let text = match std::fs::read_to_string(&path) {
+    /// Reads the manifest at `path`; `None` when the lake has none yet.
+    pub fn load(path: &Path) -> Result<Option<Manifest>, LakeError> {
+        let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(LakeError::io("read", &path)(e)),
+            Err(e) => return Err(LakeError::io("read", path)(e)),
         };
         let mut m: Manifest = serde_json::from_str(&text)
-            .map_err(|e| LakeError::Manifest { path: path.clone(), message: e.to_string() })?;
+            .map_err(|e| LakeError::Manifest { path: path.to_path_buf(), message: e.to_string() })?;
         m.months.sort_by_key(|e| e.month);
         Ok(Some(m))
     }
 
-    /// Writes the manifest atomically (temp file, fsync, rename, fsync the folder).
-    pub fn save(&mut self, lake_dir: &Path) -> Result<(), LakeError> {
+    /// Writes the manifest to `path` atomically (temp file, fsync, rename, fsync the folder).
+    pub fn save(&mut self, path: &Path) -> Result<(), LakeError> {
         self.months.sort_by_key(|e| e.month);
         self.updated_at = now_utc();
         let mut text = serde_json::to_string_pretty(self)
-            .map_err(|e| LakeError::Manifest { path: Manifest::path(lake_dir), message: e.to_string() })?;
+            .map_err(|e| LakeError::Manifest { path: path.to_path_buf(), message: e.to_string() })?;
         text.push('\n');
-        durable::write_atomic(&Manifest::path(lake_dir), text.as_bytes())
+        durable::write_atomic(path, text.as_bytes())
     }
 
     pub fn get(&self, month: Month) -> Option<&MonthEntry> {

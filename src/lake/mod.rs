@@ -13,7 +13,5 @@ pub mod writer;
 pub use config::LakeConfig;
 pub use error::LakeError;
 pub use manifest::{Manifest, MonthEntry};
-pub use store::{
-    Committed, Lake, QuarantineLine, StagedMonth, Stager, QUARANTINE_FILE, REVISIONS_DIR, STAGING_DIR, TABLE_DIR,
-};
+pub use store::{Committed, Lake, QuarantineLine, StagedMonth, Stager};
 pub use writer::StagingTable;

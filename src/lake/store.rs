@@ -15,13 +15,8 @@ use super::fault::checkpoint;
 use super::manifest::{now_utc, Manifest, MonthEntry};
 use super::writer::{content_hash, count_parquet_rows, StagingTable};
 use super::{LakeConfig, LakeError};
-use crate::domain::{Fingerprint, Month, SourceKind};
-
-/// The table folder readers glob: `lake/spd_crime/*/*.parquet`.
-pub const TABLE_DIR: &str = "spd_crime";
-pub const STAGING_DIR: &str = "_staging";
-pub const REVISIONS_DIR: &str = "revisions";
-pub const QUARANTINE_FILE: &str = "_quarantine.jsonl";
+use crate::domain::data_dir::{month_folder, MONTH_FOLDER_PREFIX, QUARANTINE_FILE};
+use crate::domain::{DataDir, Fingerprint, Month, SourceKind};
 
 /// A month written and fsync'd in the staging area, not yet visible to readers.
 #[derive(Debug)]
@@ -56,7 +51,7 @@ pub struct QuarantineLine {
 
 /// The open lake.
 pub struct Lake {
-    root: PathBuf,
+    dir: DataDir,
     config: LakeConfig,
     manifest: Manifest,
     /// What [`Lake::open`] repaired, in words, for the run summary.
@@ -66,10 +61,6 @@ pub struct Lake {
 }
 
 static STAGE_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn month_folder(m: Month) -> String {
-    format!("report_month={m}")
-}
 
 fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, LakeError> {
     let mut out = Vec::new();
@@ -103,36 +94,41 @@ fn remove_dir_all(p: &Path) -> Result<(), LakeError> {
 
 /// Parses `report_month=YYYY-MM` (optionally followed by `.suffix`).
 fn parse_month_folder(name: &str) -> Option<Month> {
-    let rest = name.strip_prefix("report_month=")?;
+    let rest = name.strip_prefix(MONTH_FOLDER_PREFIX)?;
     Month::parse(rest.get(..7)?).ok().filter(|_| rest.len() == 7 || rest.as_bytes()[7] == b'.')
 }
 
 impl Lake {
     /// Opens (creating if needed) the lake under `data_dir`, and repairs what an interrupted run left.
-    pub fn open(data_dir: &Path, config: &LakeConfig, dataset: &str, source: &str) -> Result<Lake, LakeError> {
-        let root = data_dir.join("lake");
-        for d in [root.join(TABLE_DIR), root.join(STAGING_DIR), root.join(REVISIONS_DIR)] {
+    pub fn open(data_dir: &DataDir, config: &LakeConfig, dataset: &str, source: &str) -> Result<Lake, LakeError> {
+        for d in [data_dir.lake_table(), data_dir.lake_staging(), data_dir.lake_revisions()] {
             std::fs::create_dir_all(&d).map_err(LakeError::io("create", &d))?;
         }
-        let manifest = match Manifest::load(&root)? {
+        let manifest = match Manifest::load(&data_dir.lake_manifest())? {
             Some(m) if m.dataset != dataset && !m.months.is_empty() => {
-                return Err(LakeError::DatasetMismatch { path: root, lake_dataset: m.dataset, dataset: dataset.into() })
+                return Err(LakeError::DatasetMismatch {
+                    path: data_dir.lake(),
+                    lake_dataset: m.dataset,
+                    dataset: dataset.into(),
+                })
             }
             Some(m) => m,
             None => Manifest::empty(dataset, source),
         };
-        let mut lake = Lake { root, config: config.clone(), manifest, recovered: Vec::new(), deferred: false };
+        let dir = data_dir.clone();
+        let mut lake = Lake { dir, config: config.clone(), manifest, recovered: Vec::new(), deferred: false };
         lake.recover()?;
         Ok(lake)
     }
 
     /// Opens an existing lake read-only (no repairs); `None` when there is no manifest yet.
-    pub fn read_manifest(data_dir: &Path) -> Result<Option<Manifest>, LakeError> {
-        Manifest::load(&data_dir.join("lake"))
+    pub fn read_manifest(data_dir: &DataDir) -> Result<Option<Manifest>, LakeError> {
+        Manifest::load(&data_dir.lake_manifest())
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
+    /// The data dir this lake lives in.
+    pub fn data_dir(&self) -> &DataDir {
+        &self.dir
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -140,11 +136,11 @@ impl Lake {
     }
 
     pub fn month_dir(&self, m: Month) -> PathBuf {
-        self.root.join(TABLE_DIR).join(month_folder(m))
+        self.dir.lake_month(m)
     }
 
     fn staging(&self) -> PathBuf {
-        self.root.join(STAGING_DIR)
+        self.dir.lake_staging()
     }
 
     /// Records the source's fields and host (saved with the next manifest write).
@@ -161,9 +157,9 @@ impl Lake {
 
     pub fn save_manifest(&mut self) -> Result<(), LakeError> {
         // Renames done since the last write (deferred ones included) reach the disk before the manifest does.
-        fsync_dir(&self.root.join(TABLE_DIR))?;
+        fsync_dir(&self.dir.lake_table())?;
         fsync_dir(&self.staging())?;
-        self.manifest.save(&self.root)?;
+        self.manifest.save(&self.dir.lake_manifest())?;
         checkpoint("manifest_written");
         Ok(())
     }
@@ -210,13 +206,13 @@ impl Lake {
                 std::fs::remove_file(&p).map_err(LakeError::io("remove", &p))?;
             }
         }
-        let table = self.root.join(TABLE_DIR);
+        let table = self.dir.lake_table();
         let mut seen = Vec::new();
         for dir in list_dir(&table)? {
             let name = file_name(&dir);
             let Some(m) = parse_month_folder(&name).filter(|_| dir.is_dir() && !name.contains('.')) else {
                 // Not a month folder of ours (e.g. a half-renamed one): readers must not see it.
-                if dir.is_dir() && name.starts_with("report_month=") {
+                if dir.is_dir() && name.starts_with(MONTH_FOLDER_PREFIX) {
                     remove_dir_all(&dir)?;
                     self.recovered.push(format!("removed stray folder {name}"));
                 }
@@ -371,7 +367,7 @@ impl Lake {
                 Committed::Replaced
             }
         } else {
-            let table = self.root.join(TABLE_DIR);
+            let table = self.dir.lake_table();
             durable::rename(&staged.dir, &target)?;
             if !self.deferred {
                 fsync_dir(&table)?;
@@ -395,7 +391,7 @@ impl Lake {
 
     /// Exchanges the staged folder with the month's folder, then keeps the old version under revisions.
     fn swap_in(&mut self, m: Month, staged: &Path, target: &Path) -> Result<(), LakeError> {
-        let table = self.root.join(TABLE_DIR);
+        let table = self.dir.lake_table();
         let old = if durable::exchange(staged, target)? {
             staged.to_path_buf()
         } else {
@@ -427,7 +423,7 @@ impl Lake {
             let n = STAGE_COUNTER.fetch_add(1, Ordering::Relaxed);
             let out = self.staging().join(format!("{}.{}-{n}.deleted", month_folder(m), std::process::id()));
             durable::rename(&target, &out)?;
-            fsync_dir(&self.root.join(TABLE_DIR))?;
+            fsync_dir(&self.dir.lake_table())?;
             for f in list_dir(&out)? {
                 if is_part_file(&file_name(&f)) {
                     self.keep_revision(m, &f)?;
@@ -441,7 +437,7 @@ impl Lake {
 
     /// Moves `file` to `revisions/report_month=M/<replaced-at>/`, then applies the retention.
     fn keep_revision(&self, m: Month, file: &Path) -> Result<(), LakeError> {
-        let base = self.root.join(REVISIONS_DIR).join(month_folder(m));
+        let base = self.dir.lake_revisions_of(m);
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ").to_string();
         let mut dir = base.join(&stamp);
         let mut i = 1;

@@ -8,8 +8,7 @@ use crate::warehouse::{self, BuildRequest, Severity};
 /// error-severity data test passes. Blocking (DuckDB); call from `spawn_blocking` in async code.
 pub fn build(settings: &Settings, progress: Progress) -> Result<BuildSummary, PipelineError> {
     let request = BuildRequest {
-        lake_dir: settings.data_dir.join("lake"),
-        warehouse: settings.data_dir.join("warehouse.duckdb"),
+        data_dir: settings.data_dir.clone(),
         config: settings.warehouse.clone(),
         show_progress: progress == Progress::Terminal,
     };

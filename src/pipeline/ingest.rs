@@ -19,6 +19,7 @@ use futures_util::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{IngestOptions, IngestSummary, PipelineError, Progress};
+use crate::domain::data_dir::QUARANTINE_FILE;
 use crate::domain::{CanonicalRow, Fingerprint, Month, SourceKind};
 use crate::lake::{Committed, Lake, LakeError, QuarantineLine, StagedMonth, Stager, StagingTable};
 use crate::settings::Settings;
@@ -203,9 +204,7 @@ pub async fn ingest(
         let (m, rows, q) = (s.month, s.rows, s.quarantined);
         let outcome = lake.commit(s, Some(fp), m == current, SourceKind::Soda)?;
         if q > 0 {
-            summary
-                .notes
-                .push(format!("{m}: {q} row(s) could not be parsed; see its {}", crate::lake::QUARANTINE_FILE));
+            summary.notes.push(format!("{m}: {q} row(s) could not be parsed; see its {QUARANTINE_FILE}"));
         }
         match outcome {
             Committed::Added => summary.months_added.push(m),
@@ -403,13 +402,13 @@ pub fn import(settings: &Settings, file: &Path, progress: Progress) -> Result<In
         summary.rows_written += n;
         summary.rows_quarantined += qn;
         if qn > 0 {
-            summary.notes.push(format!("{m}: {qn} row(s) could not be used; see its {}", crate::lake::QUARANTINE_FILE));
+            summary.notes.push(format!("{m}: {qn} row(s) could not be used; see its {QUARANTINE_FILE}"));
         }
     }
     // Rejected rows whose month has no usable row, or whose report date is unreadable.
     let leftover: Vec<QuarantineLine> = quarantine.into_values().flatten().collect();
     if !leftover.is_empty() {
-        let path = lake.root().join("_quarantine_import.jsonl");
+        let path = lake.data_dir().lake_import_quarantine();
         let mut text = String::new();
         for q in &leftover {
             text.push_str(&serde_json::to_string(q).unwrap_or_default());

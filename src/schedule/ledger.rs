@@ -17,10 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::lock::RunLock;
 use super::ScheduleError;
-use crate::domain::Month;
-
-/// The ledger's file name inside the data dir.
-pub const LEDGER_FILE: &str = "runs.jsonl";
+use crate::domain::{DataDir, Month};
 
 /// Who asked for a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -241,12 +238,12 @@ impl RunRecord {
 #[derive(Debug, Clone)]
 pub struct Ledger {
     path: PathBuf,
-    data_dir: PathBuf,
+    data_dir: DataDir,
 }
 
 impl Ledger {
-    pub fn new(data_dir: &Path) -> Ledger {
-        Ledger { path: data_dir.join(LEDGER_FILE), data_dir: data_dir.to_path_buf() }
+    pub fn new(data_dir: &DataDir) -> Ledger {
+        Ledger { path: data_dir.ledger(), data_dir: data_dir.clone() }
     }
 
     pub fn path(&self) -> &Path {
@@ -256,7 +253,7 @@ impl Ledger {
     /// Appends one line and syncs it to disk.
     pub fn append(&self, event: &LedgerEvent) -> Result<(), ScheduleError> {
         let err = |source| ScheduleError::LedgerWrite { path: self.path.clone(), source };
-        std::fs::create_dir_all(&self.data_dir).map_err(err)?;
+        std::fs::create_dir_all(self.data_dir.root()).map_err(err)?;
         let mut line = serde_json::to_string(event).map_err(|e| err(std::io::Error::other(e)))?;
         line.push('\n');
         let mut file =
@@ -372,14 +369,14 @@ pub fn schedule_baseline(runs: &[RunRecord]) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
 
-    fn temp_dir(name: &str) -> PathBuf {
+    fn temp_dir(name: &str) -> DataDir {
         let dir = std::env::temp_dir().join(format!(
             "cw-ledger-{name}-{}-{}",
             std::process::id(),
             Utc::now().timestamp_nanos_opt().unwrap_or(0)
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        dir
+        DataDir::new(dir)
     }
 
     fn started(id: &str, at: &str, trigger: Trigger) -> LedgerEvent {
@@ -415,7 +412,7 @@ mod tests {
         let text = std::fs::read_to_string(ledger.path()).unwrap();
         assert_eq!(text.lines().count(), 3);
         assert!(text.ends_with('\n'));
-        std::fs::remove_dir_all(dir).ok();
+        std::fs::remove_dir_all(dir.root()).ok();
     }
 
     #[test]
@@ -438,7 +435,7 @@ mod tests {
         let runs = ledger.runs().unwrap();
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].status, RunStatus::Failed);
-        std::fs::remove_dir_all(dir).ok();
+        std::fs::remove_dir_all(dir.root()).ok();
     }
 
     #[test]

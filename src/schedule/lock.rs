@@ -21,9 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ledger::Trigger;
 use super::ScheduleError;
-
-/// The lock's file name inside the data dir.
-pub const LOCK_FILE: &str = "crimewatch.lock";
+use crate::domain::DataDir;
 
 /// Who holds the lock (written inside the lock file).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,15 +73,15 @@ pub struct RunLock {
 
 impl RunLock {
     /// Takes the lock for a CLI command, waiting up to `wait` for another holder to finish.
-    pub fn acquire(data_dir: &Path, wait: Duration) -> Result<RunLock, ScheduleError> {
+    pub fn acquire(data_dir: &DataDir, wait: Duration) -> Result<RunLock, ScheduleError> {
         RunLock::acquire_as(data_dir, wait, LockHolder::this_process(Trigger::Cli, "", None))
     }
 
     /// Takes the lock as `holder`, waiting up to `wait`; fails with [`ScheduleError::LockBusy`] naming the holder.
-    pub fn acquire_as(data_dir: &Path, wait: Duration, holder: LockHolder) -> Result<RunLock, ScheduleError> {
-        let path = data_dir.join(LOCK_FILE);
+    pub fn acquire_as(data_dir: &DataDir, wait: Duration, holder: LockHolder) -> Result<RunLock, ScheduleError> {
+        let path = data_dir.lock();
         let io = |source| ScheduleError::Lock { path: path.clone(), source };
-        std::fs::create_dir_all(data_dir).map_err(io)?;
+        std::fs::create_dir_all(data_dir.root()).map_err(io)?;
         let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
         let begun = Instant::now();
         loop {
@@ -128,8 +126,8 @@ impl RunLock {
     ///
     /// Probes with a shared lock, which fails while anyone (this process included, through another open file)
     /// holds the exclusive one; when the probe succeeds it is dropped at once.
-    pub fn current_holder(data_dir: &Path) -> Result<Option<LockHolder>, ScheduleError> {
-        let path = data_dir.join(LOCK_FILE);
+    pub fn current_holder(data_dir: &DataDir) -> Result<Option<LockHolder>, ScheduleError> {
+        let path = data_dir.lock();
         let file = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -184,14 +182,14 @@ fn read_holder(path: &Path) -> Option<LockHolder> {
 mod tests {
     use super::*;
 
-    fn temp_dir(name: &str) -> PathBuf {
+    fn temp_dir(name: &str) -> DataDir {
         let dir = std::env::temp_dir().join(format!(
             "cw-lock-{name}-{}-{}",
             std::process::id(),
             Utc::now().timestamp_nanos_opt().unwrap_or(0)
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        dir
+        DataDir::new(dir)
     }
 
     #[test]
@@ -215,7 +213,7 @@ mod tests {
         assert!(RunLock::current_holder(&dir).unwrap().is_none());
         let second = RunLock::acquire(&dir, Duration::ZERO).unwrap();
         assert!(second.stale_holder().is_none(), "a clean release leaves no stale holder");
-        std::fs::remove_dir_all(dir).ok();
+        std::fs::remove_dir_all(dir.root()).ok();
     }
 
     #[test]
@@ -229,6 +227,6 @@ mod tests {
         let second = RunLock::acquire(&dir, Duration::from_secs(10));
         assert!(second.is_ok(), "{second:?}");
         releaser.join().unwrap();
-        std::fs::remove_dir_all(dir).ok();
+        std::fs::remove_dir_all(dir.root()).ok();
     }
 }

@@ -51,7 +51,7 @@ impl RunService {
         let request = RunRequest::once(trigger, Progress::Hidden);
         let started =
             tokio::task::spawn_blocking(move || begin(&settings, request, Duration::ZERO)).await.map_err(|e| {
-                ScheduleError::Lock { path: self.inner.settings.data_dir.clone(), source: std::io::Error::other(e) }
+                ScheduleError::Lock { path: self.inner.settings.data_dir.lock(), source: std::io::Error::other(e) }
             })??;
         let run_id = started.run_id().to_string();
         let stop = self.inner.stop.clone();
@@ -77,7 +77,7 @@ impl RunService {
             let req = request.clone();
             let attempt =
                 tokio::task::spawn_blocking(move || begin(&settings, req, Duration::ZERO)).await.map_err(|e| {
-                    ScheduleError::Lock { path: self.inner.settings.data_dir.clone(), source: std::io::Error::other(e) }
+                    ScheduleError::Lock { path: self.inner.settings.data_dir.lock(), source: std::io::Error::other(e) }
                 })?;
             match attempt {
                 Ok(started) => break started,

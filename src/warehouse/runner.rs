@@ -12,6 +12,7 @@ use super::config::WarehouseConfig;
 use super::error::{FailedTest, WarehouseError};
 use super::project::{compile, render, GenericKind, Project, RenderContext, Severity, Step, Stored};
 use super::publish::{Candidate, Published};
+use crate::domain::DataDir;
 
 /// Test-only fault injection: when this environment variable names a point of the build, the process kills
 /// itself with SIGKILL there, so tests can check that a build dying mid-way leaves the published file intact.
@@ -24,10 +25,8 @@ const SAMPLE_ROWS: usize = 5;
 /// What to build from and where to publish.
 #[derive(Debug, Clone)]
 pub struct BuildRequest {
-    /// `DATA_DIR/lake`.
-    pub lake_dir: PathBuf,
-    /// `DATA_DIR/warehouse.duckdb`.
-    pub warehouse: PathBuf,
+    /// Where the lake is read from and the warehouse published to.
+    pub data_dir: DataDir,
     pub config: WarehouseConfig,
     /// Draw a progress bar on stderr.
     pub show_progress: bool,
@@ -64,8 +63,9 @@ pub struct BuildReport {
 /// Builds, tests and publishes the warehouse. Blocking.
 pub fn build(req: &BuildRequest) -> Result<BuildReport, WarehouseError> {
     let started = Instant::now();
-    let lake_dir = check_lake(&req.lake_dir)?;
-    check_quotable(&req.warehouse)?;
+    let lake_dir = check_lake(&req.data_dir)?;
+    let warehouse = req.data_dir.warehouse();
+    check_quotable(&warehouse)?;
     let project = Project::embedded()?;
     tracing::info!(stage = "warehouse", project = %project.name, lake = %lake_dir.display(), "building");
 
@@ -73,7 +73,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildReport, WarehouseError> {
     vars.insert("provisional_months".into(), req.config.provisional_months.into());
     let env_vars: BTreeMap<String, String> = [
         ("CRIMEWATCH_LAKE".to_string(), lake_dir.to_string_lossy().to_string()),
-        ("CRIMEWATCH_WAREHOUSE".to_string(), req.warehouse.to_string_lossy().to_string()),
+        ("CRIMEWATCH_WAREHOUSE".to_string(), warehouse.to_string_lossy().to_string()),
     ]
     .into_iter()
     .collect();
@@ -81,7 +81,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildReport, WarehouseError> {
     let tests = plan_tests(&project, &compiled.context)?;
 
     let progress = Progress::new(req.show_progress, (compiled.nodes.len() + tests.len()) as u64);
-    let candidate = Candidate::create(&req.warehouse, &req.config.storage_version)?;
+    let candidate = Candidate::create(&warehouse, &req.config.storage_version)?;
     let conn = candidate.conn();
     let session = sql_template(
         "session.sql",
@@ -284,12 +284,14 @@ fn sql_template(file: &str, template: &str, ctx: minijinja::Value) -> Result<Str
 }
 
 /// The lake folder, absolute, after checking it holds a manifest and at least one month file.
-fn check_lake(lake: &Path) -> Result<PathBuf, WarehouseError> {
-    let missing = |reason: &str| WarehouseError::LakeMissing { lake: lake.to_path_buf(), reason: reason.to_string() };
-    if !lake.join("_manifest.json").is_file() {
-        return Err(missing("it has no _manifest.json"));
+fn check_lake(data_dir: &DataDir) -> Result<PathBuf, WarehouseError> {
+    let lake = data_dir.lake();
+    let missing = |reason: &str| WarehouseError::LakeMissing { lake: lake.clone(), reason: reason.to_string() };
+    let (manifest, table) = (data_dir.lake_manifest(), data_dir.lake_table());
+    if !manifest.is_file() {
+        return Err(missing(&format!("it has no {}", file_name(&manifest))));
     }
-    let months = std::fs::read_dir(lake.join("spd_crime")).map_err(|_| missing("it has no spd_crime/ folder"))?;
+    let months = std::fs::read_dir(&table).map_err(|_| missing(&format!("it has no {}/ folder", file_name(&table))))?;
     let has_file = months.flatten().any(|m| {
         std::fs::read_dir(m.path())
             .map(|files| files.flatten().any(|f| f.file_name().to_string_lossy().ends_with(".parquet")))
@@ -298,9 +300,13 @@ fn check_lake(lake: &Path) -> Result<PathBuf, WarehouseError> {
     if !has_file {
         return Err(missing("it holds no month files"));
     }
-    let abs = std::path::absolute(lake).map_err(|e| WarehouseError::io("resolve", lake, e))?;
+    let abs = std::path::absolute(&lake).map_err(|e| WarehouseError::io("resolve", &lake, e))?;
     check_quotable(&abs)?;
     Ok(abs)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 fn check_quotable(path: &Path) -> Result<(), WarehouseError> {

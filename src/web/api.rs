@@ -29,7 +29,7 @@ impl AppState {
     /// Serves `DATA_DIR/warehouse.duckdb` (which may not exist yet).
     pub fn new(settings: &crate::settings::Settings) -> AppState {
         AppState::for_warehouse(
-            settings.data_dir.join("warehouse.duckdb"),
+            settings.data_dir.warehouse(),
             settings.web.max_concurrent_queries,
             settings.web.cache_max_entries,
         )

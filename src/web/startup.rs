@@ -39,7 +39,7 @@ impl Application {
         let port = listener.local_addr().map_err(|source| WebError::Bind { addr: addr.to_string(), source })?.port();
         assets::prepare();
         let app = middleware::layers(router(AppState::new(settings)).merge(extra));
-        tracing::info!(stage = "web", addr, port, data_dir = %settings.data_dir.display(), "listening");
+        tracing::info!(stage = "web", addr, port, data_dir = %settings.data_dir.root().display(), "listening");
         Ok(Application { listener, port, app })
     }
 
