@@ -6,6 +6,7 @@
 
 mod api;
 mod assets;
+mod bounds;
 mod config;
 mod error;
 mod filters;

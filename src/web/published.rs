@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use bytes::Bytes;
 use duckdb::{AccessMode, Config, Connection};
 
-use super::queries::Bounds;
+use super::bounds::Bounds;
 use super::WebError;
 
 /// What identifies one published file; any change means a new file was published.
@@ -93,7 +93,7 @@ impl Generation {
         if let Some(b) = self.bounds.get() {
             return Ok(b.clone());
         }
-        let b = super::queries::bounds(self)?;
+        let b = self.with_conn("bounds", Bounds::read)?;
         Ok(self.bounds.get_or_init(|| b).clone())
     }
 

@@ -5,14 +5,14 @@
 use duckdb::Connection;
 use serde::Serialize;
 
+use super::bounds::Bounds;
 use super::filters::{Category, Filters};
 use super::geo;
 use super::published::Generation;
 use super::WebError;
-use crate::domain::category::{AreaLevel, Axis};
+use crate::domain::category::AreaLevel;
 use crate::domain::Month;
 
-const BOUNDS_SQL: &str = include_str!("sql/bounds.sql");
 const META_SQL: &str = include_str!("sql/meta.sql");
 const FLAGGED_MONTHS_SQL: &str = include_str!("sql/flagged_months.sql");
 const TREND_SQL: &str = include_str!("sql/trend.sql");
@@ -59,41 +59,6 @@ fn yoy_pct(count: i64, prior: Option<i64>) -> Option<f64> {
         Some(p) if p > 0 => Some(((count - p) as f64 * 1000.0 / p as f64).round() / 10.0),
         _ => None,
     }
-}
-
-/// First and last month with data on each axis.
-#[derive(Debug, Clone, Default)]
-pub struct Bounds {
-    pub occurred: Option<(Month, Month)>,
-    pub reported: Option<(Month, Month)>,
-}
-
-impl Bounds {
-    fn of(&self, axis: Axis) -> Option<(Month, Month)> {
-        match axis {
-            Axis::Occurred => self.occurred,
-            Axis::Reported => self.reported,
-        }
-    }
-}
-
-pub fn bounds(g: &Generation) -> Result<Bounds, WebError> {
-    g.with_conn("bounds", |c| {
-        let mut stmt = c.prepare_cached(BOUNDS_SQL)?;
-        let rows =
-            stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
-        let mut b = Bounds::default();
-        for row in rows {
-            let (axis, first, last) = row?;
-            let range = Month::parse(&first).ok().zip(Month::parse(&last).ok());
-            match axis.as_str() {
-                "occurred" => b.occurred = range,
-                "reported" => b.reported = range,
-                _ => {}
-            }
-        }
-        Ok(b)
-    })
 }
 
 /// The months a request covers, after defaults: `None` when the axis has no data or the range is empty.
