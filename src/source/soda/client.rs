@@ -1,0 +1,293 @@
+//! One SODA request with timeouts, retries and backoff, and the three requests ingest makes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderValue};
+
+use super::page::{parse_page, PageRows};
+use super::response::{parse_fingerprints, terminal, Fingerprints, SocrataError};
+use crate::domain::Month;
+use crate::settings::Settings;
+use crate::source::schema::SourceSchema;
+use crate::source::soql::{self, AggregateLevel, Params};
+use crate::source::{SourceConfig, SourceError};
+
+/// Requests and bytes so far (shared by concurrent month fetches).
+#[derive(Debug, Default)]
+pub struct Traffic {
+    pub requests: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+/// A SODA 2.x client for one dataset.
+#[derive(Clone)]
+pub struct SodaClient {
+    http: reqwest::Client,
+    resource_url: String,
+    token: Option<HeaderValue>,
+    config: SourceConfig,
+    traffic: Arc<Traffic>,
+}
+
+enum Failure {
+    Transient { message: String, retry_after: Option<Duration> },
+    Terminal(SourceError),
+}
+
+impl SodaClient {
+    pub fn new(settings: &Settings) -> Result<SodaClient, SourceError> {
+        let config = settings.source.clone();
+        let timeout = Duration::from_secs(config.timeout_seconds);
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(15)))
+            .gzip(true)
+            .redirect(reqwest::redirect::Policy::limited(10))
+            .user_agent(concat!("crimewatch/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SourceError::Client(e.to_string()))?;
+        let token = match &settings.app_token {
+            Some(t) => {
+                let mut v = HeaderValue::from_str(t.expose()).map_err(|_| {
+                    SourceError::Client("SODA_APP_TOKEN contains characters a header cannot carry".into())
+                })?;
+                v.set_sensitive(true);
+                Some(v)
+            }
+            None => None,
+        };
+        Ok(SodaClient {
+            http,
+            resource_url: format!("{}/resource/{}.json", settings.socrata_url, settings.dataset),
+            token,
+            config,
+            traffic: Arc::new(Traffic::default()),
+        })
+    }
+
+    pub fn traffic(&self) -> &Traffic {
+        &self.traffic
+    }
+
+    /// Probes the schema: `X-SODA2-Fields` when the server sends it, else the first row's keys, checking any
+    /// required column that row lacks with one more request (SODA omits NULL fields from rows).
+    pub async fn probe(&self) -> Result<SourceSchema, SourceError> {
+        let (header_fields, row_keys) = self
+            .request("probe", &soql::probe(), |headers, body| {
+                let header_fields = headers
+                    .get("x-soda2-fields")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| serde_json::from_str::<Vec<String>>(v).ok());
+                let rows: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(&body)
+                    .map_err(|e| format!("probe body is not a JSON array of rows: {e}"))?;
+                let keys: Vec<String> = rows.first().map(|r| r.keys().cloned().collect()).unwrap_or_default();
+                Ok((header_fields, keys))
+            })
+            .await?;
+        let from_header = header_fields.is_some();
+        let fields = header_fields.unwrap_or(row_keys);
+        if fields.iter().all(|f| f.starts_with(':')) {
+            return Err(SourceError::NoSchema { url: self.resource_url.clone() });
+        }
+        let mut schema = SourceSchema::from_fields(&fields)?;
+        let missing = schema.missing_required();
+        if !missing.is_empty() {
+            if from_header {
+                return Err(SourceError::MissingColumns { columns: missing });
+            }
+            // The probe row may just have had NULLs there: ask the server, which names a missing column.
+            let names: Vec<&str> = missing.iter().map(String::as_str).collect();
+            self.request("probe", &soql::columns_exist(&names), |_, _| Ok(())).await?;
+            let mut all = schema.fields.clone();
+            all.extend(missing);
+            schema = SourceSchema::from_fields(&all)?;
+        }
+        Ok(schema)
+    }
+
+    /// Every report month's fingerprint in `since..=until`, in one request. Falls back to smaller aggregates
+    /// when the server refuses `max(:updated_at)` (then the sum).
+    pub async fn fingerprints(
+        &self,
+        schema: &SourceSchema,
+        since: Month,
+        until: Month,
+    ) -> Result<Fingerprints, SourceError> {
+        let mut level = AggregateLevel::Full;
+        loop {
+            let params = soql::fingerprints(&schema.report_date_field, &schema.offense_id_field, since, until, level);
+            match self.request("aggregate", &params, |_, body| parse_fingerprints(&body)).await {
+                Ok(months) => return Ok(Fingerprints { months, level }),
+                Err(err) => {
+                    let refusable = match &err {
+                        SourceError::Rejected { status, .. } => (400..500).contains(status),
+                        SourceError::SchemaChanged { column, .. } => column.starts_with(":updated_at"),
+                        _ => false,
+                    };
+                    let next = match level {
+                        AggregateLevel::Full => AggregateLevel::Content,
+                        AggregateLevel::Content => AggregateLevel::CountOnly,
+                        AggregateLevel::CountOnly => return Err(err),
+                    };
+                    if !refusable {
+                        return Err(err);
+                    }
+                    tracing::warn!(stage = "source", error_type = "aggregate_refused", "{err}; retrying with {next:?}");
+                    level = next;
+                }
+            }
+        }
+    }
+
+    /// One page of one report month, parsed into lake rows (parsing runs off the async threads).
+    pub async fn fetch_page(
+        &self,
+        schema: &Arc<SourceSchema>,
+        month: Month,
+        offset: u64,
+    ) -> Result<PageRows, SourceError> {
+        let params = soql::month_page(&schema.report_date_field, month, self.config.page_size_rows, offset);
+        let schema = Arc::clone(schema);
+        self.request("page", &params, move |_, body| parse_page(&schema, &body)).await
+    }
+
+    /// One GET with retries. `parse` runs on a blocking thread; a parse failure of a 200 answer counts as a
+    /// truncated body (transient).
+    async fn request<T, F>(&self, kind: &'static str, params: &Params, parse: F) -> Result<T, SourceError>
+    where
+        T: Send + 'static,
+        F: Fn(&HeaderMap, Bytes) -> Result<T, String> + Send + Sync + 'static,
+    {
+        let url = reqwest::Url::parse_with_params(&self.resource_url, params.iter().map(|(k, v)| (*k, v.as_str())))
+            .map_err(|e| SourceError::Client(format!("bad URL {}: {e}", self.resource_url)))?;
+        let shown = url.to_string();
+        let parse = Arc::new(parse);
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let outcome = self.attempt(kind, &url, &shown, Arc::clone(&parse)).await;
+            match outcome {
+                Ok(v) => return Ok(v),
+                Err(Failure::Terminal(e)) => return Err(e),
+                Err(Failure::Transient { message, retry_after }) => {
+                    tracing::warn!(stage = "source", kind, attempt, error_type = "transient", url = %shown, "{message}");
+                    if attempt >= self.config.max_attempts {
+                        return Err(SourceError::GaveUp { url: shown, attempts: attempt, last: message });
+                    }
+                    tokio::time::sleep(self.delay(attempt, retry_after)).await;
+                }
+            }
+        }
+    }
+
+    async fn attempt<T, F>(
+        &self,
+        kind: &'static str,
+        url: &reqwest::Url,
+        shown: &str,
+        parse: Arc<F>,
+    ) -> Result<T, Failure>
+    where
+        T: Send + 'static,
+        F: Fn(&HeaderMap, Bytes) -> Result<T, String> + Send + Sync + 'static,
+    {
+        let mut req = self.http.get(url.clone()).header("Accept", "application/json");
+        if let Some(t) = &self.token {
+            req = req.header("X-App-Token", t.clone());
+        }
+        self.traffic.requests.fetch_add(1, Ordering::Relaxed);
+        let resp = req.send().await.map_err(|e| transient(describe(&e), None))?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await;
+        let body = match body {
+            Ok(b) => b,
+            Err(e) => return Err(transient(format!("HTTP {status}, body cut short: {}", describe(&e)), retry_after)),
+        };
+        self.traffic.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+        tracing::debug!(stage = "source", kind, status, bytes = body.len(), url = %shown, "response");
+        match status {
+            200 => {
+                let parsed = tokio::task::spawn_blocking(move || parse.as_ref()(&headers, body))
+                    .await
+                    .map_err(|e| transient(format!("parser task failed: {e}"), None))?;
+                parsed.map_err(|m| transient(format!("truncated or malformed body: {m}"), None))
+            }
+            202 => Err(transient("HTTP 202: the server is still preparing the answer".into(), retry_after)),
+            408 | 429 | 500..=599 => {
+                let err = SocrataError::parse(&body);
+                Err(transient(format!("HTTP {status}: {}", err.message), retry_after))
+            }
+            _ => Err(Failure::Terminal(terminal(status, shown, &body))),
+        }
+    }
+
+    fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let cap = Duration::from_secs(self.config.backoff_max_seconds);
+        if let Some(r) = retry_after {
+            return r.min(cap);
+        }
+        let exp = self.config.backoff_initial_ms.saturating_mul(1u64 << (attempt - 1).min(20));
+        let base = Duration::from_millis(exp).min(cap);
+        // Jitter in [50%, 100%] so concurrent clients do not retry in step.
+        base.mul_f64(0.5 + 0.5 * jitter())
+    }
+}
+
+fn transient(message: String, retry_after: Option<Duration>) -> Failure {
+    Failure::Transient { message, retry_after }
+}
+
+/// A reqwest error in words, without the URL (the caller names it once).
+fn describe(e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "body cut short"
+    } else {
+        "request failed"
+    };
+    let mut msg = what.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+/// A uniform number in [0, 1) from the clock and a counter: enough to spread retries, no RNG crate needed.
+fn jitter() -> f64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let mut x = (nanos as u64) ^ COUNTER.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_in_unit_interval() {
+        for _ in 0..1000 {
+            let j = jitter();
+            assert!((0.0..1.0).contains(&j));
+        }
+    }
+}
