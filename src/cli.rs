@@ -62,11 +62,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
     };
     let file = ConfigFile::load(&path, required)?;
+    let serve = match &cli.command {
+        Command::Serve(args) | Command::Up(args) => Some(args),
+        _ => None,
+    };
     let overrides = Overrides {
         data_dir: cli.data_dir.clone(),
         socrata_url: cli.socrata_url.clone(),
         dataset: cli.dataset.clone(),
         app_token: std::env::var("SODA_APP_TOKEN").ok(),
+        addr: serve.and_then(|a| a.addr.clone()),
+        cron: serve.and_then(|a| a.schedule.clone()),
+        timezone: serve.and_then(|a| a.timezone.clone()),
     };
     let settings = Settings::resolve(file, overrides).context("invalid configuration")?;
     let ctx = Context { settings, json: cli.json };

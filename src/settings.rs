@@ -1,14 +1,22 @@
 //! Settings: command-line flags over environment variables over `crimewatch.toml` over defaults.
 //!
 //! The raw file is parsed with `deny_unknown_fields` so a typo is an error that names the key, then merged
-//! with the flags into [`Settings`], the one value every stage reads its own config from.
+//! with the flags and validated, once, into [`Settings`]: each stage's own typed config (a parsed `Month`, cron
+//! schedule, `SocketAddr`, `Duration`s), which the edge hands to that stage alone.
 
-use std::fmt;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::domain::DataDir;
+use crate::domain::{DataDir, InvalidSetting};
+use crate::lake::LakeConfig;
+use crate::pipeline::PipelineConfig;
+use crate::schedule::{ScheduleConfig, ScheduleSection};
+use crate::source::{Endpoint, SourceConfig, SourceSection};
+use crate::warehouse::WarehouseConfig;
+use crate::web::{WebConfig, WebSection};
 
 /// Default SODA host: the City of Seattle's open-data portal.
 pub const DEFAULT_SOCRATA_URL: &str = "https://data.seattle.gov";
@@ -24,8 +32,8 @@ pub enum SettingsError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path} is not valid: {message}\n  fix the key or value named above; see README.md (Configuration) for the keys")]
     Parse { path: PathBuf, message: String },
-    #[error("invalid setting {key} = {value:?}: {reason}")]
-    Invalid { key: &'static str, value: String, reason: String },
+    #[error(transparent)]
+    Invalid(#[from] InvalidSetting),
 }
 
 /// The file as written by the user (`crimewatch.toml`). Every key is optional.
@@ -39,15 +47,15 @@ pub struct ConfigFile {
     /// Socrata dataset id (4x4), e.g. `tazs-3rd5`.
     pub dataset: Option<String>,
     #[serde(default)]
-    pub source: crate::source::SourceConfig,
+    pub source: SourceSection,
     #[serde(default)]
-    pub lake: crate::lake::LakeConfig,
+    pub lake: LakeConfig,
     #[serde(default)]
-    pub warehouse: crate::warehouse::WarehouseConfig,
+    pub warehouse: WarehouseConfig,
     #[serde(default)]
-    pub web: crate::web::WebConfig,
+    pub web: WebSection,
     #[serde(default)]
-    pub schedule: crate::schedule::ScheduleConfig,
+    pub schedule: ScheduleSection,
 }
 
 impl ConfigFile {
@@ -62,39 +70,18 @@ impl ConfigFile {
     }
 }
 
-/// A secret that must never reach a log line or a `Debug` dump.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// Validated settings shared by every command.
+/// Every stage's settings, validated: the edge hands each stage its own part (or a part assembled from several,
+/// e.g. [`Settings::pipeline`]), never the whole.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub data_dir: DataDir,
-    /// Base URL without a trailing slash.
-    pub socrata_url: String,
-    pub dataset: String,
-    /// `SODA_APP_TOKEN`, sent as `X-App-Token`.
-    pub app_token: Option<Secret>,
-    pub source: crate::source::SourceConfig,
-    pub lake: crate::lake::LakeConfig,
-    pub warehouse: crate::warehouse::WarehouseConfig,
-    pub web: crate::web::WebConfig,
-    pub schedule: crate::schedule::ScheduleConfig,
+    pub source: SourceConfig,
+    pub lake: LakeConfig,
+    pub warehouse: WarehouseConfig,
+    pub web: WebConfig,
+    pub schedule: ScheduleConfig,
+    /// How long a run waits for another run that holds the run lock (`schedule.lock_wait_seconds`).
+    pub lock_wait: Duration,
 }
 
 /// Values given on the command line or through the environment (clap merges those two).
@@ -104,54 +91,47 @@ pub struct Overrides {
     pub socrata_url: Option<String>,
     pub dataset: Option<String>,
     pub app_token: Option<String>,
+    /// `--addr` of `serve`/`up`: a host name is resolved here, once.
+    pub addr: Option<String>,
+    /// `--schedule` of `serve`/`up`.
+    pub cron: Option<String>,
+    /// `--timezone` of `serve`/`up`.
+    pub timezone: Option<String>,
 }
 
 impl Settings {
-    /// Merges flags/env over the file over defaults, and validates the result.
+    /// Merges flags/env over the file over defaults, and validates the result; an invalid value names its key,
+    /// or its flag when it came from one.
     pub fn resolve(file: ConfigFile, over: Overrides) -> Result<Settings, SettingsError> {
-        let socrata_url = over
-            .socrata_url
-            .or(file.socrata_url)
-            .unwrap_or_else(|| DEFAULT_SOCRATA_URL.to_string())
-            .trim_end_matches('/')
-            .to_string();
-        if !(socrata_url.starts_with("http://") || socrata_url.starts_with("https://")) || socrata_url.len() < 10 {
-            return Err(SettingsError::Invalid {
-                key: "socrata_url",
-                value: socrata_url,
-                reason: "must be an http:// or https:// URL such as https://data.seattle.gov".into(),
-            });
+        let endpoint = Endpoint {
+            socrata_url: over.socrata_url.or(file.socrata_url).unwrap_or_else(|| DEFAULT_SOCRATA_URL.to_string()),
+            dataset: over.dataset.or(file.dataset).unwrap_or_else(|| DEFAULT_DATASET.to_string()),
+            app_token: over.app_token,
+        };
+        let source = file.source.validate(endpoint)?;
+        file.warehouse.validate()?;
+        let mut web = file.web.validate()?;
+        if let Some(addr) = &over.addr {
+            web.addr = resolve_addr(addr)?;
         }
-        let dataset = over.dataset.or(file.dataset).unwrap_or_else(|| DEFAULT_DATASET.to_string());
-        let is_4x4 = dataset.len() == 9
-            && dataset.as_bytes()[4] == b'-'
-            && dataset.bytes().enumerate().all(|(i, b)| i == 4 || b.is_ascii_alphanumeric());
-        if !is_4x4 {
-            return Err(SettingsError::Invalid {
-                key: "dataset",
-                value: dataset,
-                reason: "must be a Socrata dataset id of the form xxxx-xxxx, e.g. tazs-3rd5".into(),
-            });
-        }
-        let data_dir = DataDir::new(over.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("data")));
-        let app_token = over.app_token.filter(|t| !t.is_empty()).map(Secret::new);
-        let settings = Settings {
-            data_dir,
-            socrata_url,
-            dataset,
-            app_token,
-            source: file.source,
+        let mut schedule = file.schedule;
+        let lock_wait = schedule.lock_wait();
+        schedule.cron = over.cron.clone().unwrap_or(schedule.cron);
+        schedule.timezone = over.timezone.clone().unwrap_or(schedule.timezone);
+        let schedule = schedule.validate().map_err(|e| match e.key {
+            "schedule.cron" if over.cron.is_some() => InvalidSetting { key: "--schedule", ..e },
+            "schedule.timezone" if over.timezone.is_some() => InvalidSetting { key: "--timezone", ..e },
+            _ => e,
+        })?;
+        Ok(Settings {
+            data_dir: DataDir::new(over.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("data"))),
+            source,
             lake: file.lake,
             warehouse: file.warehouse,
-            web: file.web,
-            schedule: file.schedule,
-        };
-        settings.source.validate()?;
-        settings.lake.validate()?;
-        settings.warehouse.validate()?;
-        settings.web.validate()?;
-        settings.schedule.validate()?;
-        Ok(settings)
+            web,
+            schedule,
+            lock_wait,
+        })
     }
 
     /// Settings for tests and tools: defaults with a data dir and a source URL.
@@ -166,6 +146,24 @@ impl Settings {
         )
         .expect("defaults are valid")
     }
+
+    /// What a pipeline run reads.
+    pub fn pipeline(&self) -> PipelineConfig {
+        PipelineConfig {
+            data_dir: self.data_dir.clone(),
+            source: self.source.clone(),
+            lake: self.lake.clone(),
+            warehouse: self.warehouse.clone(),
+        }
+    }
+}
+
+/// `--addr`: an address, or a host name resolved now (the first address it resolves to).
+fn resolve_addr(addr: &str) -> Result<SocketAddr, InvalidSetting> {
+    let invalid = |reason: String| {
+        InvalidSetting::new("--addr", addr, format!("{reason}; expected host:port such as 127.0.0.1:8080"))
+    };
+    addr.to_socket_addrs().map_err(|e| invalid(e.to_string()))?.next().ok_or_else(|| invalid("no address".into()))
 }
 
 #[cfg(test)]
@@ -178,8 +176,8 @@ mod tests {
         let s =
             Settings::resolve(file, Overrides { data_dir: Some("/from/flag".into()), ..Default::default() }).unwrap();
         assert_eq!(s.data_dir.root(), Path::new("/from/flag"));
-        assert_eq!(s.dataset, "abcd-1234");
-        assert_eq!(s.socrata_url, DEFAULT_SOCRATA_URL);
+        assert_eq!(s.source.dataset, "abcd-1234");
+        assert_eq!(s.source.socrata_url, DEFAULT_SOCRATA_URL);
     }
 
     #[test]
@@ -194,6 +192,26 @@ mod tests {
             Overrides { socrata_url: Some("ftp://x".into()), ..Default::default() },
         );
         assert!(bad.unwrap_err().to_string().contains("socrata_url"));
+    }
+
+    #[test]
+    fn a_bad_flag_is_named_as_the_flag_and_a_bad_key_as_the_key() {
+        let with = |over: Overrides| Settings::resolve(ConfigFile::default(), over).unwrap_err().to_string();
+        let err = with(Overrides { cron: Some("61 * * * *".into()), ..Default::default() });
+        assert!(err.contains("--schedule") && err.contains("minute"), "{err}");
+        let err = with(Overrides { timezone: Some("Mars/Olympus".into()), ..Default::default() });
+        assert!(err.contains("--timezone") && err.contains("IANA"), "{err}");
+        let err = with(Overrides { addr: Some("no port".into()), ..Default::default() });
+        assert!(err.contains("--addr") && err.contains("127.0.0.1:8080"), "{err}");
+        let file: ConfigFile = toml::from_str("[schedule]\ncron = '61 * * * *'").unwrap();
+        let err = Settings::resolve(file, Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("schedule.cron"), "{err}");
+        let s = Settings::resolve(
+            ConfigFile::default(),
+            Overrides { addr: Some("127.0.0.1:0".into()), cron: Some("@daily".into()), ..Default::default() },
+        )
+        .unwrap();
+        assert_eq!((s.web.addr.port(), s.schedule.cron.expression()), (0, "@daily"));
     }
 
     #[test]

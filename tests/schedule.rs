@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Duration as ChronoDuration;
-use crimewatch::domain::DataDir;
+use crimewatch::domain::{DataDir, Secret};
 use crimewatch::schedule::api::{self, RunsApi};
 use crimewatch::schedule::{
     run_scheduled, Ledger, LockHolder, Outcome, RunLock, RunService, RunStatus, ScheduleError, Scheduler, Trigger,
 };
-use crimewatch::settings::{Secret, Settings};
+use crimewatch::settings::Settings;
 use serde_json::Value;
 use soda_testkit::generate::{self, GenSpec, Schema};
 use soda_testkit::{Fault, FaultKind, Month, RequestKind, SodaServer};
@@ -58,9 +58,9 @@ fn write_config(dir: &Path, extra: &str) -> PathBuf {
 fn settings_for(data_dir: &Path, url: &str) -> Settings {
     let mut s = Settings::for_data_dir(data_dir, url);
     s.source.max_attempts = 1;
-    s.source.backoff_initial_ms = 10;
-    s.source.default_since = "2026-08".into();
-    s.schedule.lock_wait_seconds = 0;
+    s.source.backoff_initial = Duration::from_millis(10);
+    s.source.default_since = crimewatch::domain::Month::parse("2026-08").unwrap();
+    s.lock_wait = Duration::ZERO;
     s
 }
 
@@ -298,15 +298,15 @@ async fn scheduled_run_retries_after_source_failures_then_succeeds() {
     // The source client tries once per request (config), so each fault fails one scheduled try.
     soda.push_fault(Fault { when: RequestKind::Any, times: 2, kind: FaultKind::ServerError });
     let mut settings = settings_for(&dir, &soda.url());
-    settings.schedule.max_attempts = 3;
-    settings.schedule.retry_initial_seconds = 30;
+    settings.schedule.retry.max_attempts = 3;
+    settings.schedule.retry.initial = ChronoDuration::seconds(30);
     let (_stop_tx, stop_rx) = watch::channel(false);
     let service = RunService::new(settings.clone(), stop_rx);
-    let cron = settings.schedule.schedule().unwrap();
+    let cron = settings.schedule.cron.clone();
     // The injected clock: the process starts on 20 November; 1 November's fire time was missed.
     let t0 = "2026-11-20T08:00:00Z".parse().unwrap();
     let handled = Some("2026-10-01T15:00:00Z".parse().unwrap());
-    let mut scheduler = Scheduler::new(cron, settings.schedule.retry_policy(), handled, t0);
+    let mut scheduler = Scheduler::new(cron, settings.schedule.retry.clone(), handled, t0);
 
     let mut clock = t0;
     let mut outcomes = Vec::new();

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use chrono::{Datelike, NaiveDateTime, Timelike};
-use crimewatch::pipeline::{self, Progress};
+use crimewatch::pipeline::{self, PipelineConfig, Progress};
 use crimewatch::settings::Settings;
 use serde_json::{json, Map, Value};
 
@@ -23,8 +23,8 @@ fn data_dir(name: &str) -> TempDir {
     TempDir::new(&format!("wh-{name}"))
 }
 
-fn settings(dir: &Path) -> Settings {
-    Settings::for_data_dir(dir, "http://127.0.0.1:9")
+fn settings(dir: &Path) -> PipelineConfig {
+    Settings::for_data_dir(dir, "http://127.0.0.1:9").pipeline()
 }
 
 fn crimewatch(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {

@@ -50,10 +50,11 @@ fn median(mut xs: Vec<f64>) -> f64 {
 
 async fn serve(data_dir: &Path, cache: bool) -> (String, tokio::sync::oneshot::Sender<()>) {
     let mut settings = Settings::for_data_dir(data_dir, "http://127.0.0.1:9");
+    settings.web.addr = "127.0.0.1:0".parse().expect("an address");
     if !cache {
         settings.web.cache_max_entries = 0;
     }
-    let app = Application::build(&settings, "127.0.0.1:0", axum::Router::new()).await.expect("bind");
+    let app = Application::build(&settings.web, &settings.data_dir, axum::Router::new()).await.expect("bind");
     let base = format!("http://127.0.0.1:{}", app.port());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async move {

@@ -9,7 +9,7 @@ use super::Context;
 pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
     let progress = if ctx.json { Progress::Hidden } else { Progress::detect() };
     let _lock = super::take_run_lock(ctx, "build")?;
-    report(ctx, pipeline::build(&ctx.settings, progress))
+    report(ctx, pipeline::build(&ctx.settings.pipeline(), progress))
 }
 
 /// Prints a build's outcome: the summary, or the failed data tests (exit 1); other errors go up.

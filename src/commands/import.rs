@@ -16,7 +16,7 @@ pub fn execute(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     }
     let progress = if ctx.json { Progress::Hidden } else { Progress::detect() };
     let _lock = super::take_run_lock(ctx, "import")?;
-    let summary = pipeline::import(&ctx.settings, &args.file, progress)
+    let summary = pipeline::import(&ctx.settings.pipeline(), &args.file, progress)
         .with_context(|| format!("import of {} failed", args.file.display()))?;
     super::ingest::print_summary(ctx, "import", &summary)?;
     Ok(ExitCode::SUCCESS)

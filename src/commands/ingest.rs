@@ -17,7 +17,8 @@ pub fn execute(ctx: &Context, args: &IngestArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let summary = runtime.block_on(pipeline::ingest(&ctx.settings, &opts, progress)).context("ingest failed")?;
+    let config = ctx.settings.pipeline();
+    let summary = runtime.block_on(pipeline::ingest(&config, &opts, progress)).context("ingest failed")?;
     print_summary(ctx, "ingest", &summary)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -35,7 +36,7 @@ pub fn print_summary(ctx: &Context, command: &str, s: &IngestSummary) -> anyhow:
     let origin = if command == "import" {
         "CSV export".to_string()
     } else {
-        format!("{} from {}", ctx.settings.dataset, ctx.settings.socrata_url)
+        format!("{} from {}", ctx.settings.source.dataset, ctx.settings.source.socrata_url)
     };
     println!("crimewatch {command}: {origin}, {range}");
     println!("  {:<18}{:>10}  {}", "months added", s.months_added.len(), months_list(&s.months_added));

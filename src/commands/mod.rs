@@ -25,7 +25,7 @@ pub struct Context {
 /// beside a scheduled or another CLI run; waits up to `schedule.lock_wait_seconds`, then fails naming the holder.
 pub fn take_run_lock(ctx: &Context, command: &str) -> anyhow::Result<RunLock> {
     let holder = LockHolder::this_process(Trigger::Cli, command, None);
-    let lock = RunLock::acquire_as(&ctx.settings.data_dir, ctx.settings.schedule.lock_wait(), holder)?;
+    let lock = RunLock::acquire_as(&ctx.settings.data_dir, ctx.settings.lock_wait, holder)?;
     if let Some(stale) = lock.stale_holder() {
         eprintln!("note: cleared a stale run lock left by a process that was killed ({stale})");
     }

@@ -51,9 +51,9 @@ pub(crate) fn begin_waiting(settings: &Settings, request: RunRequest) -> anyhow:
         Err(ScheduleError::LockBusy { holder, .. }) => {
             eprintln!(
                 "another run ({holder}) holds the run lock; waiting up to {} s for it to finish...",
-                settings.schedule.lock_wait_seconds
+                settings.lock_wait.as_secs()
             );
-            Ok(begin(settings, request, settings.schedule.lock_wait())?)
+            Ok(begin(settings, request, settings.lock_wait)?)
         }
         Err(e) => Err(e.into()),
     }

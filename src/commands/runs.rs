@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use chrono::Utc;
 use crimewatch::schedule::api::RunsResponse;
 use crimewatch::schedule::{Ledger, RunRecord};
@@ -15,11 +14,11 @@ pub fn execute(ctx: &Context, args: &RunsArgs) -> anyhow::Result<ExitCode> {
     let ledger = Ledger::new(&settings.data_dir);
     let runs: Vec<RunRecord> = ledger.runs()?.into_iter().take(args.limit).collect();
     // The next fire time as this config reads it; it happens only while `serve`/`up` keeps the schedule.
-    let next_run = settings.schedule.schedule().context("invalid [schedule] settings")?.next_after(Utc::now());
+    let cron = &settings.schedule.cron;
     let body = RunsResponse {
-        next_run,
-        schedule: settings.schedule.cron.clone(),
-        timezone: settings.schedule.timezone.clone(),
+        next_run: cron.next_after(Utc::now()),
+        schedule: cron.expression().to_string(),
+        timezone: cron.timezone().name().to_string(),
         runs,
     };
     if ctx.json {

@@ -18,22 +18,14 @@ use tokio::sync::watch;
 use super::{Context, ServeArgs};
 use crate::commands::run::{print_report, stop_on_signals};
 
+/// `--addr`, `--schedule` and `--timezone` are in `ctx.settings` already (validated with the rest).
 pub fn execute(ctx: &Context, args: &ServeArgs, up: bool) -> anyhow::Result<ExitCode> {
-    let mut settings = ctx.settings.clone();
-    if let Some(cron) = &args.schedule {
-        settings.schedule.cron = cron.clone();
-    }
-    if let Some(tz) = &args.timezone {
-        settings.schedule.timezone = tz.clone();
-    }
-    settings.schedule.validate().context("invalid --schedule / --timezone")?;
-    let addr = args.addr.clone().unwrap_or_else(|| settings.web.addr.clone());
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
-    runtime.block_on(serve(settings, addr, !args.no_schedule, up))
+    runtime.block_on(serve(ctx.settings.clone(), !args.no_schedule, up))
 }
 
-async fn serve(settings: Settings, addr: String, keep: bool, up: bool) -> anyhow::Result<ExitCode> {
+async fn serve(settings: Settings, keep: bool, up: bool) -> anyhow::Result<ExitCode> {
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(stop_on_signals(stop_tx.clone()));
     let service = RunService::new(settings.clone(), stop_rx.clone());
@@ -50,30 +42,30 @@ async fn serve(settings: Settings, addr: String, keep: bool, up: bool) -> anyhow
     let runs_api =
         RunsApi { service: service.clone(), admin_token: RunsApi::admin_token_from_env(), next_run: next_rx };
     let manual = if runs_api.admin_token.is_some() { "enabled" } else { "disabled (set CRIMEWATCH_ADMIN_TOKEN)" };
-    let app = Application::build(&settings, &addr, api::router(runs_api))
+    let addr = settings.web.addr;
+    let app = Application::build(&settings.web, &settings.data_dir, api::router(runs_api))
         .await
         .with_context(|| format!("cannot serve on {addr}"))?;
-    let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h).to_string();
     let schedule = &settings.schedule;
     let scheduler = if keep {
-        let cron = schedule.schedule()?;
         let ledger = Ledger::new(&settings.data_dir);
         let handled = crimewatch::schedule::ledger::schedule_baseline(&ledger.runs()?);
-        Some(Scheduler::new(cron, schedule.retry_policy(), handled, Utc::now()))
+        Some(Scheduler::new(schedule.cron.clone(), schedule.retry.clone(), handled, Utc::now()))
     } else {
         None
     };
     let plan = match scheduler.as_ref().and_then(Scheduler::next_wake) {
         Some(next) => format!(
             "schedule `{}` ({}), next run {}",
-            schedule.cron,
-            schedule.timezone,
+            schedule.cron.expression(),
+            schedule.cron.timezone().name(),
             next.format("%Y-%m-%d %H:%M:%S UTC")
         ),
         None => "no schedule".to_string(),
     };
     // Tests and scripts read the address from this line.
-    println!("crimewatch: serving http://{host}:{}/ ({plan}; POST /api/runs {manual})", app.port());
+    let serving = std::net::SocketAddr::new(addr.ip(), app.port());
+    println!("crimewatch: serving http://{serving}/ ({plan}; POST /api/runs {manual})");
 
     let mut web = {
         let mut stop = stop_rx.clone();
@@ -141,7 +133,7 @@ async fn first_run(service: &RunService, settings: &Settings) {
     eprintln!(
         "crimewatch: nothing published in {} yet: fetching from {} and building the warehouse first",
         settings.data_dir.root().display(),
-        settings.socrata_url
+        settings.source.socrata_url
     );
     match service.run_to_end(RunRequest::once(Trigger::Cli, Progress::detect())).await {
         Ok(report) if report.status == RunStatus::Succeeded => print_report(&report),
@@ -156,7 +148,7 @@ async fn first_run(service: &RunService, settings: &Settings) {
 
 fn unreachable_help(settings: &Settings, source_failed: bool) -> String {
     let cause = if source_failed {
-        format!("the source at {} could not be read (see the error above).", settings.socrata_url)
+        format!("the source at {} could not be read (see the error above).", settings.source.socrata_url)
     } else {
         "the first run failed (see the error above).".to_string()
     };

@@ -3,15 +3,17 @@
 //! [`month`] is the unit of change detection and of the API's ranges; [`row`] is one offense as the lake stores
 //! it (the source → lake contract); [`fingerprint`] is what the source says about a month, kept in the lake's
 //! manifest; [`category`] holds the marts' closed vocabularies (offense category, axis, area level);
-//! [`data_dir`] owns every path in the data dir.
+//! [`data_dir`] owns every path in the data dir; [`setting`] is what every stage's validated settings share.
 
 pub mod category;
 pub mod data_dir;
 pub mod fingerprint;
 pub mod month;
 pub mod row;
+pub mod setting;
 
 pub use data_dir::DataDir;
 pub use fingerprint::{Fingerprint, SourceKind};
 pub use month::{Month, MonthParseError};
 pub use row::{CanonicalRow, Value};
+pub use setting::{InvalidSetting, Secret};

@@ -17,6 +17,11 @@ pub enum LakeError {
 }
 
 impl LakeError {
+    /// Never: a lake failure (disk, permissions, a damaged manifest) fails the same way until someone fixes it.
+    pub fn is_transient(&self) -> bool {
+        false
+    }
+
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> LakeError {
         let path = path.into();
         move |source| LakeError::Io { action, path, source }

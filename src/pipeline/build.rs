@@ -1,15 +1,14 @@
 //! lake → warehouse.
 
-use super::{BuildSummary, PipelineError, Progress};
-use crate::settings::Settings;
+use super::{BuildSummary, PipelineConfig, PipelineError, Progress};
 use crate::warehouse::{self, BuildRequest, Severity};
 
 /// Builds the warehouse from the lake into a candidate file, tests it, and publishes it only when every
 /// error-severity data test passes. Blocking (DuckDB); call from `spawn_blocking` in async code.
-pub fn build(settings: &Settings, progress: Progress) -> Result<BuildSummary, PipelineError> {
+pub fn build(config: &PipelineConfig, progress: Progress) -> Result<BuildSummary, PipelineError> {
     let request = BuildRequest {
-        data_dir: settings.data_dir.clone(),
-        config: settings.warehouse.clone(),
+        data_dir: config.data_dir.clone(),
+        config: config.warehouse.clone(),
         show_progress: progress == Progress::Terminal,
     };
     let report = warehouse::build(&request)?;

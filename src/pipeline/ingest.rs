@@ -18,11 +18,10 @@ use std::time::Instant;
 use futures_util::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{IngestOptions, IngestSummary, PipelineError, Progress};
+use super::{IngestOptions, IngestSummary, PipelineConfig, PipelineError, Progress};
 use crate::domain::data_dir::QUARANTINE_FILE;
 use crate::domain::{CanonicalRow, Fingerprint, Month, SourceKind};
 use crate::lake::{Committed, Lake, LakeError, QuarantineLine, StagedMonth, Stager, StagingTable};
-use crate::settings::Settings;
 use crate::source::csv_export::CsvExport;
 use crate::source::soda::PageRows;
 use crate::source::soql::AggregateLevel;
@@ -61,20 +60,20 @@ enum Why {
 
 /// Brings the lake in step with the source for the report months in `opts`.
 pub async fn ingest(
-    settings: &Settings,
+    config: &PipelineConfig,
     opts: &IngestOptions,
     progress: Progress,
 ) -> Result<IngestSummary, PipelineError> {
     let started = Instant::now();
     let current = Month::current_in_seattle(chrono::Utc::now());
-    let default_since = Month::parse(&settings.source.default_since).unwrap_or(current);
-    let since = opts.since.unwrap_or(default_since);
+    let since = opts.since.unwrap_or(config.source.default_since);
     let until = opts.until.unwrap_or(current);
     if since > until {
         return Err(SourceError::InvalidRange { since, until }.into());
     }
-    let client = SodaClient::new(settings)?;
-    let mut lake = Lake::open(&settings.data_dir, &settings.lake, &settings.dataset, &settings.socrata_url)?;
+    let source = &config.source;
+    let client = SodaClient::new(source)?;
+    let mut lake = Lake::open(&config.data_dir, &config.lake, &source.dataset, &source.socrata_url)?;
     let mut summary = IngestSummary { since: Some(since), until: Some(until), ..Default::default() };
     summary.notes.extend(lake.recovered.iter().cloned());
 
@@ -106,7 +105,7 @@ pub async fn ingest(
     let recent: Vec<Month> = if fps.level == AggregateLevel::Full {
         Vec::new()
     } else {
-        let n = settings.source.recheck_recent_months as usize;
+        let n = source.recheck_recent_months as usize;
         fps.months.keys().rev().take(n).copied().collect()
     };
     let (mut comparable, mut moved) = (0usize, 0usize);
@@ -150,7 +149,7 @@ pub async fn ingest(
         .collect();
 
     // Fetch and stage (nothing in the lake changes yet).
-    let page_size = settings.source.page_size_rows;
+    let page_size = source.page_size_rows;
     let months_bar = bar(progress, plan.len() as u64, "months");
     let stager = lake.stager();
     let pool: TablePool = Arc::default();
@@ -173,7 +172,7 @@ pub async fn ingest(
                     Ok::<_, PipelineError>((s, fp, why))
                 }
             })
-            .buffer_unordered(settings.source.months_in_flight as usize);
+            .buffer_unordered(source.months_in_flight as usize);
         let mut fetches = std::pin::pin!(fetches);
         while let Some(r) = fetches.next().await {
             match r {
@@ -196,7 +195,7 @@ pub async fn ingest(
     // Commit: swap months in, in month order, then drop the deleted ones.
     staged.sort_by_key(|(s, _, _)| s.month);
     summary.months_fetched = staged.len();
-    lake.set_source(&settings.dataset, &settings.socrata_url, schema.fields.clone());
+    lake.set_source(&source.dataset, &source.socrata_url, schema.fields.clone());
     let mut changed_content = 0usize;
     let mut dirty = !staged.is_empty() || !deleted.is_empty();
     lake.defer_manifest(true);
@@ -342,11 +341,12 @@ async fn blocking<T: Send + 'static>(
 
 /// Loads an SPD CSV export into the lake: each report month the file covers replaces that month wholesale
 /// (`source_kind = csv`); a later `ingest` fetches such months again from the source when they are in range.
-pub fn import(settings: &Settings, file: &Path, progress: Progress) -> Result<IngestSummary, PipelineError> {
+pub fn import(config: &PipelineConfig, file: &Path, progress: Progress) -> Result<IngestSummary, PipelineError> {
     let started = Instant::now();
     let current = Month::current_in_seattle(chrono::Utc::now());
     let mut export = CsvExport::open(file)?;
-    let mut lake = Lake::open(&settings.data_dir, &settings.lake, &settings.dataset, &settings.socrata_url)?;
+    let source = &config.source;
+    let mut lake = Lake::open(&config.data_dir, &config.lake, &source.dataset, &source.socrata_url)?;
     let mut summary = IngestSummary { detection: "csv".into(), ..Default::default() };
     summary.notes.extend(lake.recovered.iter().cloned());
     summary.new_columns = export.extra_headers();

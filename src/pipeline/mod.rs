@@ -10,10 +10,22 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::domain::Month;
+use crate::domain::{DataDir, Month};
+use crate::lake::LakeConfig;
+use crate::source::SourceConfig;
+use crate::warehouse::WarehouseConfig;
 
 pub use build::build;
 pub use ingest::{import, ingest};
+
+/// What a pipeline run reads: the data dir, and the config of each stage it wires.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    pub data_dir: DataDir,
+    pub source: SourceConfig,
+    pub lake: LakeConfig,
+    pub warehouse: WarehouseConfig,
+}
 
 /// How much to tell the person watching.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,4 +128,15 @@ pub enum PipelineError {
     Lake(#[from] crate::lake::LakeError),
     #[error(transparent)]
     Warehouse(#[from] crate::warehouse::WarehouseError),
+}
+
+impl PipelineError {
+    /// Whether trying the run again later may help; the failing stage decides.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PipelineError::Source(e) => e.is_transient(),
+            PipelineError::Lake(e) => e.is_transient(),
+            PipelineError::Warehouse(e) => e.is_transient(),
+        }
+    }
 }

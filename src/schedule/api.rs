@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use super::ledger::{Ledger, RunRecord, Trigger};
 use super::service::RunService;
 use super::ScheduleError;
-use crate::settings::Secret;
+use crate::domain::Secret;
 
 /// The environment variable holding the admin token for `POST /api/runs`.
 pub const ADMIN_TOKEN_ENV: &str = "CRIMEWATCH_ADMIN_TOKEN";
@@ -67,8 +67,8 @@ async fn list(State(api): State<RunsApi>, Query(params): Query<ListParams>) -> R
     let schedule = &api.service.settings().schedule;
     let body = RunsResponse {
         next_run: *api.next_run.borrow(),
-        schedule: schedule.cron.clone(),
-        timezone: schedule.timezone.clone(),
+        schedule: schedule.cron.expression().to_string(),
+        timezone: schedule.cron.timezone().name().to_string(),
         runs: runs.into_iter().take(limit).collect(),
     };
     Json(body).into_response()

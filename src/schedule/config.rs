@@ -1,13 +1,17 @@
+//! The schedule's settings: `[schedule]` as written ([`ScheduleSection`]) and as the scheduler uses them
+//! ([`ScheduleConfig`]: a parsed cron schedule and a retry policy).
+
 use serde::Deserialize;
 
 use super::cron::CronSchedule;
 use super::scheduler::RetryPolicy;
-use crate::settings::SettingsError;
+use super::ScheduleError;
+use crate::domain::InvalidSetting;
 
 /// Schedule options (`[schedule]` in crimewatch.toml).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct ScheduleConfig {
+pub struct ScheduleSection {
     /// Cron expression for scheduled runs inside `serve`/`up`: 5 fields (minute hour day-of-month month
     /// day-of-week), or 6 with seconds first. Default `0 15 1 * *`: 15:00 on the 1st of each month.
     pub cron: String,
@@ -23,9 +27,9 @@ pub struct ScheduleConfig {
     pub lock_wait_seconds: u64,
 }
 
-impl Default for ScheduleConfig {
+impl Default for ScheduleSection {
     fn default() -> Self {
-        ScheduleConfig {
+        ScheduleSection {
             cron: "0 15 1 * *".into(),
             timezone: "UTC".into(),
             max_attempts: 3,
@@ -36,49 +40,45 @@ impl Default for ScheduleConfig {
     }
 }
 
-impl ScheduleConfig {
-    pub fn validate(&self) -> Result<(), SettingsError> {
-        let invalid = |key, value: String, reason: String| SettingsError::Invalid { key, value, reason };
-        CronSchedule::parse(&self.cron, &self.timezone).map_err(|e| {
-            let key = if matches!(e, super::ScheduleError::UnknownTimeZone { .. }) {
-                "schedule.timezone"
-            } else {
-                "schedule.cron"
-            };
-            let value = if key == "schedule.timezone" { self.timezone.clone() } else { self.cron.clone() };
-            invalid(key, value, e.to_string())
+/// The schedule's settings, validated.
+#[derive(Debug, Clone)]
+pub struct ScheduleConfig {
+    /// The cron expression in its time zone.
+    pub cron: CronSchedule,
+    /// How failed scheduled runs are retried.
+    pub retry: RetryPolicy,
+}
+
+impl ScheduleSection {
+    pub fn validate(&self) -> Result<ScheduleConfig, InvalidSetting> {
+        let cron = CronSchedule::parse(&self.cron, &self.timezone).map_err(|e| match e {
+            ScheduleError::UnknownTimeZone { .. } => {
+                InvalidSetting::new("schedule.timezone", &self.timezone, e.to_string())
+            }
+            _ => InvalidSetting::new("schedule.cron", &self.cron, e.to_string()),
         })?;
         if !(1..=20).contains(&self.max_attempts) {
-            return Err(invalid("schedule.max_attempts", self.max_attempts.to_string(), "must be 1..=20".into()));
+            return Err(InvalidSetting::new("schedule.max_attempts", self.max_attempts, "must be 1..=20"));
         }
         if self.retry_initial_seconds == 0 {
-            return Err(invalid("schedule.retry_initial_seconds", "0".into(), "must be at least 1".into()));
+            return Err(InvalidSetting::new("schedule.retry_initial_seconds", 0, "must be at least 1"));
         }
         if self.retry_max_seconds < self.retry_initial_seconds {
-            return Err(invalid(
+            return Err(InvalidSetting::new(
                 "schedule.retry_max_seconds",
-                self.retry_max_seconds.to_string(),
-                "must be at least schedule.retry_initial_seconds".into(),
+                self.retry_max_seconds,
+                "must be at least schedule.retry_initial_seconds",
             ));
         }
-        Ok(())
-    }
-
-    /// The parsed cron expression in its time zone (valid once [`ScheduleConfig::validate`] passed).
-    pub fn schedule(&self) -> Result<CronSchedule, super::ScheduleError> {
-        CronSchedule::parse(&self.cron, &self.timezone)
-    }
-
-    /// How failed scheduled runs are retried.
-    pub fn retry_policy(&self) -> RetryPolicy {
-        RetryPolicy {
+        let retry = RetryPolicy {
             max_attempts: self.max_attempts,
             initial: chrono::Duration::seconds(self.retry_initial_seconds as i64),
             max: chrono::Duration::seconds(self.retry_max_seconds as i64),
-        }
+        };
+        Ok(ScheduleConfig { cron, retry })
     }
 
-    /// How long to wait for the run lock.
+    /// How long a run waits for the run lock (`lock_wait_seconds`, kept in this section for compatibility).
     pub fn lock_wait(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.lock_wait_seconds)
     }

@@ -15,7 +15,7 @@ pub mod run;
 pub mod scheduler;
 pub mod service;
 
-pub use config::ScheduleConfig;
+pub use config::{ScheduleConfig, ScheduleSection};
 pub use error::ScheduleError;
 pub use ledger::{Ledger, RunRecord, RunStatus, Trigger};
 pub use lock::{LockHolder, RunLock};

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use super::ledger::{FinishedEvent, Ledger, LedgerEvent, RunStatus, StartedEvent, Trigger};
 use super::lock::{LockHolder, RunLock};
 use super::ScheduleError;
-use crate::pipeline::{self, BuildSummary, IngestOptions, IngestSummary, PipelineError, Progress};
+use crate::pipeline::{self, BuildSummary, IngestOptions, IngestSummary, Progress};
 use crate::settings::Settings;
 
 /// What to run and why.
@@ -120,10 +120,11 @@ impl StartedRun {
         }
 
         let began = Instant::now();
+        let config = self.settings.pipeline();
         let ingested = tokio::select! {
             biased;
             () = wait_for_stop(&mut stop) => None,
-            r = pipeline::ingest(&self.settings, &self.request.ingest, self.request.progress) => Some(r),
+            r = pipeline::ingest(&config, &self.request.ingest, self.request.progress) => Some(r),
         };
         finished.stages.ingest_seconds = Some(began.elapsed().as_secs_f64());
         let ingest = match ingested {
@@ -135,7 +136,7 @@ impl StartedRun {
                 )
             }
             Some(Err(e)) => {
-                let transient = is_transient(&e);
+                let transient = e.is_transient();
                 return self.end(finished, report, Ended::Failed(error_chain(&e), transient));
             }
             Some(Ok(summary)) => summary,
@@ -157,9 +158,9 @@ impl StartedRun {
         }
 
         let began = Instant::now();
-        let settings = self.settings.clone();
+        let config = self.settings.pipeline();
         let progress = self.request.progress;
-        let mut build = tokio::task::spawn_blocking(move || pipeline::build(&settings, progress));
+        let mut build = tokio::task::spawn_blocking(move || pipeline::build(&config, progress));
         let joined = tokio::select! {
             r = &mut build => r,
             () = wait_for_stop(&mut stop) => {
@@ -179,7 +180,7 @@ impl StartedRun {
                 self.end(finished, report, Ended::Succeeded)
             }
             Ok(Err(e)) => {
-                let transient = is_transient(&e);
+                let transient = e.is_transient();
                 self.end(finished, report, Ended::Failed(error_chain(&e), transient))
             }
             Err(join) => self.end(
@@ -236,18 +237,6 @@ enum Ended {
 pub(crate) async fn wait_for_stop(stop: &mut watch::Receiver<bool>) {
     if stop.wait_for(|s| *s).await.is_err() {
         std::future::pending::<()>().await;
-    }
-}
-
-/// Whether trying again later may help: the source was unreachable, kept failing or throttling (its own
-/// retries ran out), answered 5xx/429, or changed during the run. A changed schema, bad settings, and lake or
-/// warehouse failures would fail the same way again.
-fn is_transient(e: &PipelineError) -> bool {
-    use crate::source::SourceError as S;
-    match e {
-        PipelineError::Source(S::GaveUp { .. } | S::CountMismatch { .. } | S::BadResponse { .. }) => true,
-        PipelineError::Source(S::Rejected { status, .. }) => *status >= 500 || *status == 429,
-        _ => false,
     }
 }
 

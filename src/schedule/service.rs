@@ -66,7 +66,7 @@ impl RunService {
 
     /// Runs to the end, waiting up to `schedule.lock_wait_seconds` for the lock (and giving up early on stop).
     pub async fn run_to_end(&self, request: RunRequest) -> Result<RunReport, ScheduleError> {
-        let wait = self.inner.settings.schedule.lock_wait();
+        let wait = self.inner.settings.lock_wait;
         let begun = std::time::Instant::now();
         let mut stop = self.inner.stop.clone();
         let started = loop {

@@ -44,3 +44,45 @@ pub enum SourceError {
     #[error("{path}: the export has no {column} column\n  {fix}")]
     CsvMissingColumn { path: PathBuf, column: &'static str, fix: &'static str },
 }
+
+impl SourceError {
+    /// Whether trying again later may help: the source was unreachable, kept failing or throttling (the client's
+    /// own retries ran out), answered 5xx/429, or changed during the run. A changed schema, a bad range or a bad
+    /// export would fail the same way again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SourceError::GaveUp { .. } | SourceError::CountMismatch { .. } | SourceError::BadResponse { .. } => true,
+            SourceError::Rejected { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreachable_throttled_or_moving_sources_are_transient_and_the_rest_is_not() {
+        let rejected =
+            |status| SourceError::Rejected { url: "u".into(), status, code: None, message: "m".into(), hint: "h" };
+        let m = Month::parse("2024-03").unwrap();
+        for e in [
+            SourceError::GaveUp { url: "u".into(), attempts: 3, last: "timed out".into() },
+            SourceError::CountMismatch { month: m, expected: 2, fetched: 1 },
+            SourceError::BadResponse { url: "u".into(), message: "m".into() },
+            rejected(503),
+            rejected(429),
+        ] {
+            assert!(e.is_transient(), "{e}");
+        }
+        for e in [
+            rejected(404),
+            rejected(400),
+            SourceError::SchemaChanged { column: "c".into(), url: "u".into() },
+            SourceError::InvalidRange { since: m, until: m },
+        ] {
+            assert!(!e.is_transient(), "{e}");
+        }
+    }
+}

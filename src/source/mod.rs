@@ -11,7 +11,7 @@ pub mod schema;
 pub mod soda;
 pub mod soql;
 
-pub use config::SourceConfig;
+pub use config::{Endpoint, SourceConfig, SourceSection};
 pub use error::SourceError;
 pub use row::Rejected;
 pub use schema::SourceSchema;

@@ -1,8 +1,9 @@
 use serde::Deserialize;
 
-use crate::settings::SettingsError;
+use crate::domain::InvalidSetting;
 
-/// Warehouse options (`[warehouse]` in crimewatch.toml).
+/// Warehouse options (`[warehouse]` in crimewatch.toml). Validated in place: the values as written are the typed
+/// values (DuckDB itself reads `storage_version`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WarehouseConfig {
@@ -24,31 +25,30 @@ impl Default for WarehouseConfig {
 }
 
 impl WarehouseConfig {
-    pub fn validate(&self) -> Result<(), SettingsError> {
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
         if self.provisional_months > 36 {
-            return Err(SettingsError::Invalid {
-                key: "warehouse.provisional_months",
-                value: self.provisional_months.to_string(),
-                reason: "must be 0..=36 (months before the newest lake month that SPD still revises)".into(),
-            });
+            return Err(InvalidSetting::new(
+                "warehouse.provisional_months",
+                self.provisional_months,
+                "must be 0..=36 (months before the newest lake month that SPD still revises)",
+            ));
         }
         if self.memory_limit_mb < 64 {
-            return Err(SettingsError::Invalid {
-                key: "warehouse.memory_limit_mb",
-                value: self.memory_limit_mb.to_string(),
-                reason: "must be at least 64 (DuckDB needs room for one month's rows)".into(),
-            });
+            return Err(InvalidSetting::new(
+                "warehouse.memory_limit_mb",
+                self.memory_limit_mb,
+                "must be at least 64 (DuckDB needs room for one month's rows)",
+            ));
         }
         let numbers: Vec<&str> = self.storage_version.strip_prefix('v').unwrap_or("").split('.').collect();
         let version_like =
             numbers.len() == 3 && numbers.iter().all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
         if !version_like && self.storage_version != "latest" {
-            return Err(SettingsError::Invalid {
-                key: "warehouse.storage_version",
-                value: self.storage_version.clone(),
-                reason: "must be a DuckDB version like v1.4.0 (the oldest DuckDB that should open the file) or latest"
-                    .into(),
-            });
+            return Err(InvalidSetting::new(
+                "warehouse.storage_version",
+                &self.storage_version,
+                "must be a DuckDB version like v1.4.0 (the oldest DuckDB that should open the file) or latest",
+            ));
         }
         Ok(())
     }

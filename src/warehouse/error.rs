@@ -100,6 +100,11 @@ pub enum WarehouseError {
 }
 
 impl WarehouseError {
+    /// Never: failed data tests, bad SQL or a full disk fail the same way until the lake or the project changes.
+    pub fn is_transient(&self) -> bool {
+        false
+    }
+
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> WarehouseError {
         WarehouseError::Io { action, path: path.into(), source }
     }

@@ -13,8 +13,9 @@ use tokio::sync::Semaphore;
 use super::filters::{parse_level, Filters, Format};
 use super::published::{Cached, Generation, Published};
 use super::queries::{self, Range};
-use super::WebError;
+use super::{WebConfig, WebError};
 use crate::domain::category::AreaLevel;
+use crate::domain::DataDir;
 
 /// Shared by every handler: the published warehouse and the limit on concurrent DuckDB queries.
 #[derive(Clone)]
@@ -26,13 +27,9 @@ pub struct AppState {
 type Params = Query<Vec<(String, String)>>;
 
 impl AppState {
-    /// Serves `DATA_DIR/warehouse.duckdb` (which may not exist yet).
-    pub fn new(settings: &crate::settings::Settings) -> AppState {
-        AppState::for_warehouse(
-            settings.data_dir.warehouse(),
-            settings.web.max_concurrent_queries,
-            settings.web.cache_max_entries,
-        )
+    /// Serves the data dir's published warehouse (which may not exist yet).
+    pub fn new(config: &WebConfig, data_dir: &DataDir) -> AppState {
+        AppState::for_warehouse(data_dir.warehouse(), config.max_concurrent_queries, config.cache_max_entries)
     }
 
     /// Serves the warehouse at `path` (tests and benchmarks point this anywhere).

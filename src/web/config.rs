@@ -1,11 +1,15 @@
+//! The web server's settings: `[web]` as written ([`WebSection`]) and as the server uses them ([`WebConfig`]).
+
+use std::net::SocketAddr;
+
 use serde::Deserialize;
 
-use crate::settings::SettingsError;
+use crate::domain::InvalidSetting;
 
 /// Web server options (`[web]` in crimewatch.toml).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct WebConfig {
+pub struct WebSection {
     /// Listen address; loopback by default.
     pub addr: String,
     /// How many DuckDB queries may run at once; more only queue (the marts are small, cores are few).
@@ -14,26 +18,42 @@ pub struct WebConfig {
     pub cache_max_entries: usize,
 }
 
-impl Default for WebConfig {
+impl Default for WebSection {
     fn default() -> Self {
-        WebConfig { addr: "127.0.0.1:8080".to_string(), max_concurrent_queries: 4, cache_max_entries: 4096 }
+        WebSection { addr: "127.0.0.1:8080".to_string(), max_concurrent_queries: 4, cache_max_entries: 4096 }
     }
 }
 
-impl WebConfig {
-    pub fn validate(&self) -> Result<(), SettingsError> {
-        self.addr.parse::<std::net::SocketAddr>().map_err(|e| SettingsError::Invalid {
-            key: "web.addr",
-            value: self.addr.clone(),
-            reason: format!("{e}; expected host:port such as 127.0.0.1:8080"),
+/// The web server's settings, validated.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub addr: SocketAddr,
+    pub max_concurrent_queries: usize,
+    pub cache_max_entries: usize,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebSection::default().validate().expect("the defaults are valid")
+    }
+}
+
+impl WebSection {
+    pub fn validate(self) -> Result<WebConfig, InvalidSetting> {
+        let addr = self.addr.parse::<SocketAddr>().map_err(|e| {
+            InvalidSetting::new("web.addr", &self.addr, format!("{e}; expected host:port such as 127.0.0.1:8080"))
         })?;
         if !(1..=64).contains(&self.max_concurrent_queries) {
-            return Err(SettingsError::Invalid {
-                key: "web.max_concurrent_queries",
-                value: self.max_concurrent_queries.to_string(),
-                reason: "must be between 1 and 64; 4 suits a small machine".into(),
-            });
+            return Err(InvalidSetting::new(
+                "web.max_concurrent_queries",
+                self.max_concurrent_queries,
+                "must be between 1 and 64; 4 suits a small machine",
+            ));
         }
-        Ok(())
+        Ok(WebConfig {
+            addr,
+            max_concurrent_queries: self.max_concurrent_queries,
+            cache_max_entries: self.cache_max_entries,
+        })
     }
 }

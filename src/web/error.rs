@@ -1,3 +1,4 @@
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use axum::http::StatusCode;
@@ -9,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 pub enum WebError {
     /// The listen address could not be bound (in use, not local, bad syntax).
     #[error("cannot listen on {addr}: {source}; pick a free address with --addr, e.g. 127.0.0.1:8081")]
-    Bind { addr: String, source: std::io::Error },
+    Bind { addr: SocketAddr, source: std::io::Error },
     /// The HTTP server stopped with an I/O error.
     #[error("the web server stopped: {0}")]
     Serve(std::io::Error),

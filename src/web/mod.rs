@@ -17,7 +17,7 @@ mod queries;
 mod startup;
 
 pub use api::AppState;
-pub use config::WebConfig;
+pub use config::{WebConfig, WebSection};
 pub use error::WebError;
 pub use geo::polygon_for;
 pub use startup::{router, Application};

@@ -6,8 +6,8 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use super::api::{self, AppState};
-use super::{assets, middleware, WebError};
-use crate::settings::Settings;
+use super::{assets, middleware, WebConfig, WebError};
+use crate::domain::DataDir;
 
 /// The routes of the web stage. A plain function, so tests can serve it on any listener.
 pub fn router(state: AppState) -> Router {
@@ -31,15 +31,16 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds `addr` (port 0 = random). `extra` is merged into the router: the scheduler adds `GET /api/runs`
-    /// this way (without it, `/api/runs` answers an empty ledger). `extra` must not set its own fallback.
-    pub async fn build(settings: &Settings, addr: &str, extra: Router) -> Result<Application, WebError> {
-        let listener =
-            TcpListener::bind(addr).await.map_err(|source| WebError::Bind { addr: addr.to_string(), source })?;
-        let port = listener.local_addr().map_err(|source| WebError::Bind { addr: addr.to_string(), source })?.port();
+    /// Binds `config.addr` (port 0 = random) to serve `data_dir`'s warehouse. `extra` is merged into the router:
+    /// the scheduler adds `GET /api/runs` this way (without it, `/api/runs` answers an empty ledger). `extra` must
+    /// not set its own fallback.
+    pub async fn build(config: &WebConfig, data_dir: &DataDir, extra: Router) -> Result<Application, WebError> {
+        let addr = config.addr;
+        let listener = TcpListener::bind(addr).await.map_err(|source| WebError::Bind { addr, source })?;
+        let port = listener.local_addr().map_err(|source| WebError::Bind { addr, source })?.port();
         assets::prepare();
-        let app = middleware::layers(router(AppState::new(settings)).merge(extra));
-        tracing::info!(stage = "web", addr, port, data_dir = %settings.data_dir.root().display(), "listening");
+        let app = middleware::layers(router(AppState::new(config, data_dir)).merge(extra));
+        tracing::info!(stage = "web", %addr, port, data_dir = %data_dir.root().display(), "listening");
         Ok(Application { listener, port, app })
     }
 

@@ -72,14 +72,16 @@ async fn real_pipeline_build_serves_the_counts_computed_from_the_rows() {
     let rows = generate(9, 3000, first, now);
     let server = SodaServer::start("tazs-3rd5", rows.iter().enumerate().map(|(i, o)| to_row(o, i)).collect());
     let dir = crate::tempdir::TempDir::new("real");
-    let settings = Settings::for_data_dir(dir.path(), &server.url());
+    let mut settings = Settings::for_data_dir(dir.path(), &server.url());
+    settings.web.addr = "127.0.0.1:0".parse().unwrap();
     let opts = IngestOptions { since: Some(first), until: Some(now), full: false };
-    pipeline::ingest(&settings, &opts, Progress::Hidden).await.expect("ingest");
-    let s2 = settings.clone();
+    let config = settings.pipeline();
+    pipeline::ingest(&config, &opts, Progress::Hidden).await.expect("ingest");
     let summary =
-        tokio::task::spawn_blocking(move || pipeline::build(&s2, Progress::Hidden)).await.unwrap().expect("build");
+        tokio::task::spawn_blocking(move || pipeline::build(&config, Progress::Hidden)).await.unwrap().expect("build");
     assert!(summary.published && summary.fact_rows == rows.len() as u64, "{summary:?}");
-    let app = crimewatch::web::Application::build(&settings, "127.0.0.1:0", axum::Router::new()).await.unwrap();
+    let app =
+        crimewatch::web::Application::build(&settings.web, &settings.data_dir, axum::Router::new()).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     let get = |p: String| {

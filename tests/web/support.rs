@@ -49,8 +49,9 @@ pub async fn spawn_app(name: &str, rows: Option<&[Offense]>, extra: axum::Router
     if let Some(rows) = rows {
         publish(rows, &dir.join("warehouse.duckdb")).await;
     }
-    let settings = Settings::for_data_dir(dir.path(), "http://127.0.0.1:9");
-    let app = Application::build(&settings, "127.0.0.1:0", extra).await.expect("build app");
+    let mut settings = Settings::for_data_dir(dir.path(), "http://127.0.0.1:9");
+    settings.web.addr = "127.0.0.1:0".parse().unwrap();
+    let app = Application::build(&settings.web, &settings.data_dir, extra).await.expect("build app");
     let base = format!("http://127.0.0.1:{}", app.port());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async move {

@@ -10,7 +10,6 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use super::page::{parse_page, PageRows};
 use super::response::{parse_fingerprints, terminal, Fingerprints, SocrataError};
 use crate::domain::Month;
-use crate::settings::Settings;
 use crate::source::schema::SourceSchema;
 use crate::source::soql::{self, AggregateLevel, Params};
 use crate::source::{SourceConfig, SourceError};
@@ -38,9 +37,8 @@ enum Failure {
 }
 
 impl SodaClient {
-    pub fn new(settings: &Settings) -> Result<SodaClient, SourceError> {
-        let config = settings.source.clone();
-        let timeout = Duration::from_secs(config.timeout_seconds);
+    pub fn new(config: &SourceConfig) -> Result<SodaClient, SourceError> {
+        let timeout = config.timeout;
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(15)))
@@ -49,7 +47,7 @@ impl SodaClient {
             .user_agent(concat!("crimewatch/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SourceError::Client(e.to_string()))?;
-        let token = match &settings.app_token {
+        let token = match &config.app_token {
             Some(t) => {
                 let mut v = HeaderValue::from_str(t.expose()).map_err(|_| {
                     SourceError::Client("SODA_APP_TOKEN contains characters a header cannot carry".into())
@@ -61,9 +59,9 @@ impl SodaClient {
         };
         Ok(SodaClient {
             http,
-            resource_url: format!("{}/resource/{}.json", settings.socrata_url, settings.dataset),
+            resource_url: format!("{}/resource/{}.json", config.socrata_url, config.dataset),
             token,
-            config,
+            config: config.clone(),
             traffic: Arc::new(Traffic::default()),
         })
     }
@@ -232,12 +230,12 @@ impl SodaClient {
     }
 
     fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let cap = Duration::from_secs(self.config.backoff_max_seconds);
+        let cap = self.config.backoff_max;
         if let Some(r) = retry_after {
             return r.min(cap);
         }
-        let exp = self.config.backoff_initial_ms.saturating_mul(1u64 << (attempt - 1).min(20));
-        let base = Duration::from_millis(exp).min(cap);
+        let exp = self.config.backoff_initial.saturating_mul(1u32 << (attempt - 1).min(20));
+        let base = exp.min(cap);
         // Jitter in [50%, 100%] so concurrent clients do not retry in step.
         base.mul_f64(0.5 + 0.5 * jitter())
     }
