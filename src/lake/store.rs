@@ -285,6 +285,19 @@ impl Lake {
         Stager { staging: self.staging() }
     }
 
+    /// Writes an import's rejected rows that belong to no month it imported (no usable report date, or a
+    /// month without other rows) to `lake/_quarantine_import.jsonl`, replacing the last import's; returns the path.
+    pub fn write_import_quarantine(&self, lines: &[QuarantineLine]) -> Result<PathBuf, LakeError> {
+        let path = self.dir.lake_import_quarantine();
+        let mut text = String::new();
+        for q in lines {
+            text.push_str(&serde_json::to_string(q).unwrap_or_default());
+            text.push('\n');
+        }
+        std::fs::write(&path, text).map_err(LakeError::io("write", &path))?;
+        Ok(path)
+    }
+
     /// Drops a staged month (the run failed before committing it).
     pub fn discard(&self, staged: StagedMonth) {
         let _ = std::fs::remove_dir_all(&staged.dir);

@@ -1,10 +1,15 @@
 //! One pipeline run: source → lake ([`ingest`], [`import`]) and lake → warehouse ([`build`]).
 //!
 //! This is the only module that knows more than one stage: it hands the source's rows to the lake and points
-//! the warehouse at the lake. Commands and the scheduler call these functions; they hold the run lock.
+//! the warehouse at the lake. An ingest is four named steps: probe → [`plan`] (pure) → [`fetch`] → [`commit`].
+//! Runs (`runs/`) call these functions while they hold the run lock.
 
 mod build;
+pub mod commit;
+pub mod fetch;
+mod import;
 mod ingest;
+pub mod plan;
 
 use std::path::PathBuf;
 
@@ -16,7 +21,8 @@ use crate::source::SourceConfig;
 use crate::warehouse::WarehouseConfig;
 
 pub use build::build;
-pub use ingest::{import, ingest};
+pub use import::import;
+pub use ingest::ingest;
 
 /// What a pipeline run reads: the data dir, and the config of each stage it wires.
 #[derive(Debug, Clone)]
@@ -37,6 +43,21 @@ pub enum Progress {
 }
 
 impl Progress {
+    /// A bar of `len` steps named `what`; hidden unless drawing on a terminal.
+    pub fn bar(self, len: u64, what: &str) -> indicatif::ProgressBar {
+        match self {
+            Progress::Hidden => indicatif::ProgressBar::hidden(),
+            Progress::Terminal => {
+                let b = indicatif::ProgressBar::new(len);
+                let style = indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+                b.set_style(style.progress_chars("=> "));
+                b.set_prefix(what.to_string());
+                b
+            }
+        }
+    }
+
     /// Bars only when stderr is a terminal.
     pub fn detect() -> Progress {
         use std::io::IsTerminal;
