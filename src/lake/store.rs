@@ -183,11 +183,40 @@ impl Lake {
     /// A month folder whose file is not the manifest's (swapped in, manifest not yet written) keeps its
     /// file and loses its fingerprint, so the next ingest fetches it again.
     fn recover(&mut self) -> Result<(), LakeError> {
+        self.recover_staging()?;
         let mut changed = false;
+        let mut seen = Vec::new();
+        for dir in list_dir(&self.dir.lake_table())? {
+            let name = file_name(&dir);
+            let Some(m) = parse_month_folder(&name).filter(|_| dir.is_dir() && !name.contains('.')) else {
+                // Not a month folder of ours (e.g. a half-renamed one): readers must not see it.
+                if dir.is_dir() && name.starts_with(MONTH_FOLDER_PREFIX) {
+                    remove_dir_all(&dir)?;
+                    self.recovered.push(format!("removed stray folder {name}"));
+                }
+                continue;
+            };
+            seen.push(m);
+            changed |= self.recover_month(m, &dir)?;
+        }
+        let gone: Vec<Month> = self.manifest.months.iter().map(|e| e.month).filter(|m| !seen.contains(m)).collect();
+        for m in gone {
+            self.manifest.remove(m);
+            changed = true;
+            self.recovered.push(format!("{m}: listed in the manifest but its folder is gone (an interrupted delete)"));
+        }
+        if changed {
+            self.save_manifest()?;
+        }
+        Ok(())
+    }
+
+    /// Empties `_staging`: a month's version swapped out but not yet moved to revisions is kept there; the rest
+    /// (staged months never swapped in, scratch folders) goes.
+    fn recover_staging(&mut self) -> Result<(), LakeError> {
         for p in list_dir(&self.staging())? {
             let name = file_name(&p);
-            let month = parse_month_folder(&name);
-            if let (true, Some(m)) = (p.is_dir(), month) {
+            if let (true, Some(m)) = (p.is_dir(), parse_month_folder(&name)) {
                 let current = self.manifest.get(m).map(|e| e.file.clone());
                 let in_lake = self.month_dir(m);
                 for f in list_dir(&p)? {
@@ -206,78 +235,57 @@ impl Lake {
                 std::fs::remove_file(&p).map_err(LakeError::io("remove", &p))?;
             }
         }
-        let table = self.dir.lake_table();
-        let mut seen = Vec::new();
-        for dir in list_dir(&table)? {
-            let name = file_name(&dir);
-            let Some(m) = parse_month_folder(&name).filter(|_| dir.is_dir() && !name.contains('.')) else {
-                // Not a month folder of ours (e.g. a half-renamed one): readers must not see it.
-                if dir.is_dir() && name.starts_with(MONTH_FOLDER_PREFIX) {
-                    remove_dir_all(&dir)?;
-                    self.recovered.push(format!("removed stray folder {name}"));
-                }
-                continue;
-            };
-            seen.push(m);
-            let mut parts = Vec::new();
-            for f in list_dir(&dir)? {
-                let fname = file_name(&f);
-                if is_part_file(&fname) {
-                    parts.push(f);
-                } else if fname != QUARANTINE_FILE {
-                    std::fs::remove_file(&f).map_err(LakeError::io("remove", &f))?;
-                    self.recovered.push(format!("{m}: removed stray file {fname}"));
-                }
-            }
-            let entry = self.manifest.get(m).cloned();
-            let current = entry.as_ref().map(|e| e.file.clone());
-            if parts.is_empty() {
-                remove_dir_all(&dir)?;
-                if self.manifest.remove(m).is_some() {
-                    changed = true;
-                }
-                self.recovered.push(format!("{m}: removed a month folder without data"));
-                continue;
-            }
-            // Keep the manifest's file if present, else the newest; anything else goes to revisions.
-            let keep =
-                parts.iter().find(|p| current.as_deref() == Some(file_name(p).as_str())).cloned().or_else(|| {
-                    parts.iter().max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok()).cloned()
-                });
-            let Some(keep) = keep else { continue };
-            for p in parts.iter().filter(|p| **p != keep) {
-                self.keep_revision(m, p)?;
-                self.recovered.push(format!("{m}: moved stray file {} to revisions/", file_name(p)));
-            }
-            let keep_name = file_name(&keep);
-            if current.as_deref() != Some(keep_name.as_str()) {
-                let rows = count_parquet_rows(&keep)?;
-                let kind = entry.as_ref().map(|e| e.source_kind).unwrap_or(SourceKind::Soda);
-                self.manifest.upsert(MonthEntry {
-                    month: m,
-                    rows,
-                    quarantined: 0,
-                    file: keep_name,
-                    fingerprint: None,
-                    fetched_at: now_utc(),
-                    partial: entry.as_ref().is_some_and(|e| e.partial),
-                    source_kind: kind,
-                });
-                changed = true;
-                self.recovered
-                    .push(format!("{m}: an interrupted run had swapped this month in; it will be fetched again"));
-            }
-        }
-        let gone: Vec<Month> = self.manifest.months.iter().map(|e| e.month).filter(|m| !seen.contains(m)).collect();
-        for m in gone {
-            self.manifest.remove(m);
-            changed = true;
-            self.recovered.push(format!("{m}: listed in the manifest but its folder is gone (an interrupted delete)"));
-        }
-        if changed {
-            self.save_manifest()?;
-        }
         Ok(())
+    }
+
+    /// Leaves one month folder with exactly one part file, the manifest's if it is there; returns whether the
+    /// manifest changed.
+    fn recover_month(&mut self, m: Month, dir: &Path) -> Result<bool, LakeError> {
+        let mut parts = Vec::new();
+        for f in list_dir(dir)? {
+            let fname = file_name(&f);
+            if is_part_file(&fname) {
+                parts.push(f);
+            } else if fname != QUARANTINE_FILE {
+                std::fs::remove_file(&f).map_err(LakeError::io("remove", &f))?;
+                self.recovered.push(format!("{m}: removed stray file {fname}"));
+            }
+        }
+        let entry = self.manifest.get(m).cloned();
+        let current = entry.as_ref().map(|e| e.file.clone());
+        if parts.is_empty() {
+            remove_dir_all(dir)?;
+            self.recovered.push(format!("{m}: removed a month folder without data"));
+            return Ok(self.manifest.remove(m).is_some());
+        }
+        // Keep the manifest's file if present, else the newest; anything else goes to revisions.
+        let keep = parts
+            .iter()
+            .find(|p| current.as_deref() == Some(file_name(p).as_str()))
+            .cloned()
+            .or_else(|| parts.iter().max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok()).cloned());
+        let Some(keep) = keep else { return Ok(false) };
+        for p in parts.iter().filter(|p| **p != keep) {
+            self.keep_revision(m, p)?;
+            self.recovered.push(format!("{m}: moved stray file {} to revisions/", file_name(p)));
+        }
+        let keep_name = file_name(&keep);
+        if current.as_deref() == Some(keep_name.as_str()) {
+            return Ok(false);
+        }
+        // Swapped in, manifest not yet written: keep the file, forget the fingerprint so it is fetched again.
+        self.manifest.upsert(MonthEntry {
+            month: m,
+            rows: count_parquet_rows(&keep)?,
+            quarantined: 0,
+            file: keep_name,
+            fingerprint: None,
+            fetched_at: now_utc(),
+            partial: entry.as_ref().is_some_and(|e| e.partial),
+            source_kind: entry.as_ref().map(|e| e.source_kind).unwrap_or(SourceKind::Soda),
+        });
+        self.recovered.push(format!("{m}: an interrupted run had swapped this month in; it will be fetched again"));
+        Ok(true)
     }
 
     /// A handle that stages months from any thread while the lake itself is not borrowed.
