@@ -11,8 +11,6 @@ mod import;
 mod ingest;
 pub mod plan;
 
-use std::path::PathBuf;
-
 use serde::Serialize;
 
 use crate::domain::{DataDir, Month};
@@ -20,6 +18,8 @@ use crate::lake::LakeConfig;
 use crate::source::SourceConfig;
 use crate::warehouse::WarehouseConfig;
 
+/// The build's summary is the warehouse's own, handed on as is.
+pub use crate::warehouse::BuildSummary;
 pub use build::build;
 pub use import::import;
 pub use ingest::ingest;
@@ -116,28 +116,6 @@ pub struct IngestSummary {
     /// How change detection worked: `full` (count, max(:updated_at), offense-id sum), `content` (no
     /// :updated_at), `count`; `csv` for imports.
     pub detection: String,
-}
-
-/// The end-of-run summary of `build`.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct BuildSummary {
-    pub models: usize,
-    pub seeds: usize,
-    pub tests_passed: usize,
-    pub tests_warned: usize,
-    pub tests_failed: usize,
-    /// Rows in the lake's month files.
-    pub lake_rows: u64,
-    pub fact_rows: u64,
-    /// Lake rows not in the fact table (no offense_id, or an older version of an offense_id).
-    pub excluded_rows: u64,
-    pub seconds: f64,
-    pub published: bool,
-    pub warehouse: PathBuf,
-    /// Warn-severity tests that found rows, one line each with the count and sample rows.
-    pub warnings: Vec<String>,
-    /// Every data test with its outcome.
-    pub tests: Vec<crate::warehouse::TestResult>,
 }
 
 /// A pipeline run failed; the variant says which stage.

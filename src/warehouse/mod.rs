@@ -1,18 +1,24 @@
-//! Warehouse stage: renders the dbt-compatible project in `transform/`, builds it into a candidate DuckDB file,
+//! Warehouse stage: builds the dbt-compatible project in `transform/` from the lake into a candidate DuckDB file,
 //! runs the data tests, and publishes only a tested candidate.
 //!
-//! The project is compiled into the binary, read into plain values, rendered with minijinja and ordered by its
-//! refs ([`project`], the compile step); [`runner`] executes seeds, models and tests, and
-//! [`publish`] moves the file from candidate to tested to published. `dbt build` on the same folder builds the
-//! same tables (the interop test compares them row for row).
+//! A [`build`] is four named steps. Compile ([`project`]): the project, compiled into the binary and read into
+//! plain values, is rendered with minijinja and ordered by its refs. [`materialize`]: seeds and models run into
+//! the candidate. [`data_tests`]: every test is rendered and run on it. [`publish`]: the file moves from candidate
+//! to tested to published. `dbt build` on the same folder builds the same tables (the interop test compares them
+//! row for row).
 
+mod build;
 mod config;
+mod data_tests;
 mod error;
+mod materialize;
+mod progress;
 mod project;
 mod publish;
-mod runner;
+mod sql;
 
+pub use build::{build, BuildRequest, BuildSummary, FAULT_INJECTION_ENV};
 pub use config::WarehouseConfig;
+pub use data_tests::TestResult;
 pub use error::{FailedTest, WarehouseError};
 pub use project::Severity;
-pub use runner::{build, BuildReport, BuildRequest, TestResult, FAULT_INJECTION_ENV};

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use super::error::WarehouseError;
 
-pub use compile::{compile, Step, Stored};
+pub use compile::{compile, CompiledNode, Step, Stored};
 pub use render::{render, RenderContext};
 
 /// dbt-duckdb's default schema (`main`), used when a node sets no custom schema.
