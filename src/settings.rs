@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::domain::{DataDir, InvalidSetting};
 use crate::lake::LakeConfig;
 use crate::pipeline::PipelineConfig;
+use crate::runs::RunsConfig;
 use crate::schedule::{ScheduleConfig, ScheduleSection};
 use crate::source::{Endpoint, SourceConfig, SourceSection};
 use crate::warehouse::WarehouseConfig;
@@ -145,6 +146,11 @@ impl Settings {
             },
         )
         .expect("defaults are valid")
+    }
+
+    /// What keeping runs needs: the pipeline, and how long to wait for another run's lock.
+    pub fn runs(&self) -> RunsConfig {
+        RunsConfig { pipeline: self.pipeline(), lock_wait: self.lock_wait }
     }
 
     /// What a pipeline run reads.

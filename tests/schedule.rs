@@ -10,11 +10,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Duration as ChronoDuration;
-use crimewatch::domain::{DataDir, Secret};
-use crimewatch::schedule::api::{self, RunsApi};
-use crimewatch::schedule::{
-    run_scheduled, Ledger, LockHolder, Outcome, RunLock, RunService, RunStatus, ScheduleError, Scheduler, Trigger,
-};
+use crimewatch::domain::run::{RunStatus, Trigger};
+use crimewatch::domain::DataDir;
+use crimewatch::runs::{Ledger, LockHolder, RunLock, RunService, RunsError, ScheduledTry};
+use crimewatch::schedule::{Outcome, Scheduler};
 use crimewatch::settings::Settings;
 use serde_json::Value;
 use soda_testkit::generate::{self, GenSpec, Schema};
@@ -211,7 +210,7 @@ fn killed_lock_holder_leaves_no_stale_lock() {
         RunLock::current_holder(&data_dir(&dir)).unwrap().is_some_and(|h| h.pid == pid)
     });
     match RunLock::acquire(&data_dir(&dir), Duration::ZERO) {
-        Err(ScheduleError::LockBusy { holder, .. }) => assert!(holder.contains(&format!("pid {pid}, cli")), "{holder}"),
+        Err(RunsError::LockBusy { holder, .. }) => assert!(holder.contains(&format!("pid {pid}, cli")), "{holder}"),
         other => panic!("expected the lock to be busy, got {other:?}"),
     }
     child.kill().unwrap(); // SIGKILL: no chance to release anything
@@ -301,7 +300,7 @@ async fn scheduled_run_retries_after_source_failures_then_succeeds() {
     settings.schedule.retry.max_attempts = 3;
     settings.schedule.retry.initial = ChronoDuration::seconds(30);
     let (_stop_tx, stop_rx) = watch::channel(false);
-    let service = RunService::new(settings.clone(), stop_rx);
+    let service = RunService::new(settings.runs(), stop_rx);
     let cron = settings.schedule.cron.clone();
     // The injected clock: the process starts on 20 November; 1 November's fire time was missed.
     let t0 = "2026-11-20T08:00:00Z".parse().unwrap();
@@ -313,8 +312,16 @@ async fn scheduled_run_retries_after_source_failures_then_succeeds() {
     for _ in 0..3 {
         let svc = service.clone();
         let finished_at = clock + ChronoDuration::seconds(5);
-        let outcome =
-            scheduler.try_run_due(clock, |due| async move { (run_scheduled(&svc, due).await, finished_at) }).await;
+        let outcome = scheduler
+            .try_run_due(clock, |due| async move {
+                let scheduled = ScheduledTry {
+                    scheduled_for: due.scheduled_for,
+                    attempt: due.attempt,
+                    retry_on_failure: due.retry_on_failure,
+                };
+                (svc.run_scheduled(scheduled).await, finished_at)
+            })
+            .await;
         if let Outcome::WillRetry { retry_at, .. } = &outcome {
             assert!(*retry_at > clock, "backoff moves the retry into the future");
             // Not due a moment before the retry time.
@@ -346,34 +353,27 @@ async fn scheduled_run_retries_after_source_failures_then_succeeds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trigger_endpoint_needs_the_admin_token() {
     let dir = temp_dir("trigger");
+    let config = write_config(&dir, "");
     let soda = SodaServer::start(DATASET, small_rows(13));
-    let settings = settings_for(&dir, &soda.url());
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let (_next_tx, next_rx) = watch::channel(None);
-
     let serve = |token: Option<&str>| {
-        let api = RunsApi {
-            service: RunService::new(settings.clone(), stop_rx.clone()),
-            admin_token: token.map(Secret::new),
-            next_run: next_rx.clone(),
-        };
-        let router = api::router(api);
-        async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-            format!("http://{addr}/api/runs")
+        let mut cmd = crimewatch(&dir, &soda.url(), &config);
+        cmd.args(["serve", "--addr", "127.0.0.1:0", "--no-schedule"]);
+        if let Some(token) = token {
+            cmd.env("CRIMEWATCH_ADMIN_TOKEN", token);
         }
+        Server::spawn(cmd)
     };
     let client = reqwest::Client::new();
 
     // Unset: disabled, and the message says how to enable it.
-    let disabled = serve(None).await;
-    let resp = client.post(&disabled).bearer_auth("anything").send().await.unwrap();
+    let disabled = serve(None);
+    let resp = client.post(disabled.url("/api/runs")).bearer_auth("anything").send().await.unwrap();
     assert_eq!(resp.status(), 403);
     assert!(resp.text().await.unwrap().contains("CRIMEWATCH_ADMIN_TOKEN"));
+    drop(disabled);
 
-    let url = serve(Some("right-token-0123456789")).await;
+    let server = serve(Some("right-token-0123456789"));
+    let url = server.url("/api/runs");
     let resp = client.post(&url).send().await.unwrap();
     assert_eq!(resp.status(), 401, "no token");
     let resp = client.post(&url).bearer_auth("wrong-token-0123456789").send().await.unwrap();
@@ -384,9 +384,8 @@ async fn trigger_endpoint_needs_the_admin_token() {
     assert!(ledger_lines(&dir).is_empty(), "refused requests start nothing");
 
     // Right token while another run holds the lock: 409 naming it.
-    let lock =
-        RunLock::acquire_as(&data_dir(&dir), Duration::ZERO, LockHolder::this_process(Trigger::Cli, "run", None))
-            .unwrap();
+    let holder = LockHolder::this_process(Trigger::Cli, "run", None);
+    let lock = RunLock::acquire_as(&data_dir(&dir), Duration::ZERO, holder).unwrap();
     let resp = client.post(&url).bearer_auth("right-token-0123456789").send().await.unwrap();
     assert_eq!(resp.status(), 409);
     assert!(resp.text().await.unwrap().contains(&format!("pid {}", std::process::id())));
@@ -430,16 +429,11 @@ async fn trigger_endpoint_needs_the_admin_token() {
     }
     assert_eq!(body["schedule"], "0 15 1 * *");
 
-    // A restarted server (new service, same data dir) reads the same ledger back.
-    stop_tx.send_replace(true);
-    let (_stop_tx2, stop_rx2) = watch::channel(false);
-    let restarted =
-        RunsApi { service: RunService::new(settings.clone(), stop_rx2), admin_token: None, next_run: next_rx.clone() };
-    let router = api::router(restarted);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let again = get_json(&format!("http://{addr}/api/runs")).await;
+    // A restarted server (a new process, same data dir) reads the same ledger back.
+    let status = tokio::task::spawn_blocking(move || server.sigterm_and_wait()).await.unwrap();
+    assert!(status.success(), "{status:?}");
+    let restarted = serve(None);
+    let again = get_json(&restarted.url("/api/runs")).await;
     assert_eq!(again["runs"][0]["run_id"], run_id.as_str());
     assert_eq!(again["runs"][0]["status"], "succeeded");
 }
@@ -538,4 +532,60 @@ fn cli_run_ingests_builds_and_is_on_record() {
     let table = crimewatch(&dir, &soda.url(), &config).arg("runs").output().unwrap();
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.contains(report["run_id"].as_str().unwrap()) && text.contains("succeeded"), "{text}");
+}
+
+#[test]
+fn cli_ingest_import_and_build_are_on_record() {
+    let dir = temp_dir("clistages");
+    let config = write_config(&dir, "");
+    let soda = SodaServer::start(DATASET, small_rows(16));
+    let cli = |args: &[&str]| crimewatch(&dir, &soda.url(), &config).args(args).output().unwrap();
+    for args in [&["ingest"][..], &["build"]] {
+        let out = cli(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let export = dir.join("export.csv");
+    std::fs::write(
+        &export,
+        "Report Number,Offense ID,Offense Start DateTime,Report DateTime,MCPP\n\
+         2020-1,11,12/01/2020 06:35:48 PM,12/01/2020 06:40:00 PM,FREMONT\n\
+         2020-2,12,12/02/2020 06:35:48 PM,01/02/2021 06:40:00 AM,BALLARD SOUTH\n",
+    )
+    .unwrap();
+    let out = cli(&["import", export.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let junk = dir.join("junk.csv");
+    std::fs::write(&junk, "hello\nworld\n").unwrap();
+    assert!(!cli(&["import", junk.to_str().unwrap()]).status.success());
+
+    let body = runs_json(&dir, &config);
+    let runs = body["runs"].as_array().unwrap();
+    let seen: Vec<(&str, &str, &str)> = runs
+        .iter()
+        .map(|r| (r["command"].as_str().unwrap(), r["trigger"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("import", "cli", "failed"),
+            ("import", "cli", "succeeded"),
+            ("build", "cli", "succeeded"),
+            ("ingest", "cli", "succeeded")
+        ],
+        "newest first: {body:#}"
+    );
+    let (failed, import, build, ingest) = (&runs[0], &runs[1], &runs[2], &runs[3]);
+    assert!(failed["error"].as_str().unwrap().contains("junk.csv"), "{failed:#}");
+    assert_eq!((import["months_added"].as_u64(), import["rows_written"].as_u64()), (Some(2), Some(2)));
+    assert!(build["published"] == true && build["tests_passed"].as_u64() > Some(0), "{build:#}");
+    assert_eq!(build["months_added"], 0);
+    assert_eq!((ingest["months_added"].as_u64(), ingest["rows_written"].as_u64()), (Some(3), Some(300)));
+    assert_eq!(ingest["requests"].as_u64(), Some(soda.request_count() as u64), "{ingest:#}");
+    assert!(runs.iter().all(|r| r["finished_at"].is_string()));
+    // The table names each command too.
+    let table = String::from_utf8_lossy(&cli(&["runs"]).stdout).to_string();
+    for command in ["ingest", "build", "import"] {
+        assert!(table.lines().skip(1).any(|l| l.contains(&format!(" {command} "))), "{command}: {table}");
+    }
+    assert!(RunLock::current_holder(&data_dir(&dir)).unwrap().is_none());
 }

@@ -54,7 +54,7 @@ async fn serve(data_dir: &Path, cache: bool) -> (String, tokio::sync::oneshot::S
     if !cache {
         settings.web.cache_max_entries = 0;
     }
-    let app = Application::build(&settings.web, &settings.data_dir, axum::Router::new()).await.expect("bind");
+    let app = Application::build(&settings.web, &settings.data_dir, None).await.expect("bind");
     let base = format!("http://127.0.0.1:{}", app.port());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async move {

@@ -2,35 +2,35 @@
 
 use std::process::ExitCode;
 
-use crimewatch::pipeline::{self, BuildSummary, PipelineError, Progress};
+use crimewatch::pipeline::PipelineError;
+use crimewatch::runs::{Finished, RunFailure, Work};
+use crimewatch::warehouse::BuildSummary;
 
 use super::Context;
 
 pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
-    let progress = if ctx.json { Progress::Hidden } else { Progress::detect() };
-    let _lock = super::take_run_lock(ctx, "build")?;
-    report(ctx, pipeline::build(&ctx.settings.pipeline(), progress))
+    let started = super::begin_run(&ctx.settings, Work::Build, ctx.progress())?;
+    report(ctx, super::finish_run(started)?)
 }
 
 /// Prints a build's outcome: the summary, or the failed data tests (exit 1); other errors go up.
-pub fn report(ctx: &Context, built: Result<BuildSummary, PipelineError>) -> anyhow::Result<ExitCode> {
-    match built {
-        Ok(summary) => {
-            print_summary(ctx, &summary)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(PipelineError::Warehouse(err)) if err.failed_tests().is_some() => {
-            let failed = err.failed_tests().unwrap_or_default();
+fn report(ctx: &Context, mut finished: Finished) -> anyhow::Result<ExitCode> {
+    if let (Some(summary), None) = (finished.build.take(), &finished.failure) {
+        print_summary(ctx, &summary)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(RunFailure::Pipeline(PipelineError::Warehouse(err))) = &finished.failure {
+        if let Some(failed) = err.failed_tests() {
             if ctx.json {
                 let report =
                     serde_json::json!({ "published": false, "failed_tests": failed, "error": err.to_string() });
                 println!("{}", serde_json::to_string_pretty(&report)?);
             }
             eprintln!("error: {err}");
-            Ok(ExitCode::from(1))
+            return Ok(ExitCode::from(1));
         }
-        Err(err) => Err(err.into()),
     }
+    Err(super::failure(finished))
 }
 
 /// The summary table (or JSON) printed after a published build.

@@ -2,8 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-use crimewatch::pipeline::{self, Progress};
+use crimewatch::runs::Work;
 
 use super::{Context, ImportArgs};
 
@@ -14,10 +13,13 @@ pub fn execute(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCode> {
             args.file.display()
         );
     }
-    let progress = if ctx.json { Progress::Hidden } else { Progress::detect() };
-    let _lock = super::take_run_lock(ctx, "import")?;
-    let summary = pipeline::import(&ctx.settings.pipeline(), &args.file, progress)
-        .with_context(|| format!("import of {} failed", args.file.display()))?;
-    super::ingest::print_summary(ctx, "import", &summary)?;
-    Ok(ExitCode::SUCCESS)
+    let started = super::begin_run(&ctx.settings, Work::Import(args.file.clone()), ctx.progress())?;
+    let mut finished = super::finish_run(started)?;
+    match finished.ingest.take() {
+        Some(summary) if finished.failure.is_none() => {
+            super::ingest::print_summary(ctx, "import", &summary)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => Err(super::failure(finished).context(format!("import of {} failed", args.file.display()))),
+    }
 }

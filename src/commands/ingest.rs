@@ -2,25 +2,23 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use crimewatch::domain::Month;
-use crimewatch::pipeline::{self, IngestOptions, IngestSummary, Progress};
+use crimewatch::pipeline::{IngestOptions, IngestSummary};
+use crimewatch::runs::Work;
 
 use super::{Context, IngestArgs};
 
 pub fn execute(ctx: &Context, args: &IngestArgs) -> anyhow::Result<ExitCode> {
     let opts = IngestOptions { since: args.since, until: args.until, full: args.full };
-    let progress = if ctx.json { Progress::Hidden } else { Progress::detect() };
-    let _lock = super::take_run_lock(ctx, "ingest")?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let config = ctx.settings.pipeline();
-    let summary = runtime.block_on(pipeline::ingest(&config, &opts, progress)).context("ingest failed")?;
-    print_summary(ctx, "ingest", &summary)?;
-    Ok(ExitCode::SUCCESS)
+    let started = super::begin_run(&ctx.settings, Work::Ingest(opts), ctx.progress())?;
+    let mut finished = super::finish_run(started)?;
+    match finished.ingest.take() {
+        Some(summary) if finished.failure.is_none() => {
+            print_summary(ctx, "ingest", &summary)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => Err(super::failure(finished).context("ingest failed")),
+    }
 }
 
 /// Prints an ingest/import summary: JSON on stdout with `--json`, else one screen of text.

@@ -1,61 +1,39 @@
 //! `crimewatch run`: ingest then build, as one locked run on record in the ledger (trigger `cli`).
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context as _;
-use crimewatch::pipeline::{IngestOptions, Progress};
-use crimewatch::schedule::{begin, RunReport, RunRequest, RunStatus, ScheduleError, StartedRun, Trigger};
-use crimewatch::settings::Settings;
+use crimewatch::domain::run::RunStatus;
+use crimewatch::pipeline::IngestOptions;
+use crimewatch::runs::{Finished, Work};
 use tokio::sync::watch;
 
 use super::{Context, IngestArgs};
 
 pub fn execute(ctx: &Context, args: &IngestArgs) -> anyhow::Result<ExitCode> {
-    let progress = if ctx.json { Progress::Hidden } else { Progress::detect() };
-    let request = RunRequest {
-        ingest: IngestOptions { since: args.since, until: args.until, full: args.full },
-        ..RunRequest::once(Trigger::Cli, progress)
-    };
-    let started = begin_waiting(&ctx.settings, request)?;
-    if let Some(stale) = started.stale_lock() {
-        eprintln!("note: cleared a stale run lock left by a process that was killed ({stale})");
-    }
+    let opts = IngestOptions { since: args.since, until: args.until, full: args.full };
+    let started = super::begin_run(&ctx.settings, Work::Run(opts), ctx.progress())?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
-    let report = runtime.block_on(async {
+    let finished = runtime.block_on(async {
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(stop_on_signals(stop_tx));
         started.execute(stop_rx).await
     });
     if ctx.json {
-        println!("{}", serde_json::to_string_pretty(&json_report(&report))?);
+        println!("{}", serde_json::to_string_pretty(&json_report(&finished))?);
     } else {
-        print_report(&report);
+        print_report(&finished);
     }
-    match report.status {
+    let run = &finished.summary;
+    match run.status {
         RunStatus::Succeeded => Ok(ExitCode::SUCCESS),
         RunStatus::Abandoned => Ok(ExitCode::from(130)),
         _ => anyhow::bail!(
             "run {} failed: {}",
-            report.run_id,
-            report.error.as_deref().unwrap_or("unknown error (see the log above)")
+            run.run_id,
+            run.error.as_deref().unwrap_or("unknown error (see the log above)")
         ),
-    }
-}
-
-/// Takes the run lock; when another run holds it, says so and waits up to `schedule.lock_wait_seconds`.
-pub(crate) fn begin_waiting(settings: &Settings, request: RunRequest) -> anyhow::Result<StartedRun> {
-    match begin(settings, request.clone(), Duration::ZERO) {
-        Ok(started) => Ok(started),
-        Err(ScheduleError::LockBusy { holder, .. }) => {
-            eprintln!(
-                "another run ({holder}) holds the run lock; waiting up to {} s for it to finish...",
-                settings.lock_wait.as_secs()
-            );
-            Ok(begin(settings, request, settings.lock_wait)?)
-        }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -79,20 +57,20 @@ pub(crate) async fn stop_on_signals(stop: watch::Sender<bool>) {
     std::process::exit(130);
 }
 
-/// The report as `--json` prints it.
-pub(crate) fn json_report(report: &RunReport) -> serde_json::Value {
+/// The run as `--json` prints it: its id and status, and both stages' summaries.
+pub(crate) fn json_report(finished: &Finished) -> serde_json::Value {
     serde_json::json!({
-        "run_id": report.run_id,
-        "status": report.status,
-        "ingest": report.ingest,
-        "build": report.build,
-        "error": report.error,
+        "run_id": finished.summary.run_id,
+        "status": finished.summary.status,
+        "ingest": finished.ingest,
+        "build": finished.build,
+        "error": finished.summary.error,
     })
 }
 
 /// Both summaries, one screen.
-pub(crate) fn print_report(report: &RunReport) {
-    println!("run {}: {}", report.run_id, report.status);
+pub(crate) fn print_report(report: &Finished) {
+    println!("run {}: {}", report.summary.run_id, report.summary.status);
     if let Some(i) = &report.ingest {
         println!(
             "  ingest  months added {}, changed {}, deleted {}, unchanged {}; rows {} (quarantined {}); {} requests, {}; {:.1} s",
@@ -131,7 +109,7 @@ pub(crate) fn print_report(report: &RunReport) {
             println!("          warning: {w}");
         }
     }
-    if let Some(e) = &report.error {
+    if let Some(e) = &report.summary.error {
         println!("  error   {e}");
     }
 }

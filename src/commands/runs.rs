@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use chrono::Utc;
-use crimewatch::schedule::api::RunsResponse;
-use crimewatch::schedule::{Ledger, RunRecord};
+use crimewatch::domain::run::RunSummary;
+use crimewatch::runs::Ledger;
+use crimewatch::web::RunsResponse;
 
 use super::{Context, RunsArgs};
 use crate::commands::run::human_bytes;
@@ -12,7 +13,7 @@ use crate::commands::run::human_bytes;
 pub fn execute(ctx: &Context, args: &RunsArgs) -> anyhow::Result<ExitCode> {
     let settings = &ctx.settings;
     let ledger = Ledger::new(&settings.data_dir);
-    let runs: Vec<RunRecord> = ledger.runs()?.into_iter().take(args.limit).collect();
+    let runs: Vec<RunSummary> = ledger.runs()?.into_iter().take(args.limit).collect();
     // The next fire time as this config reads it; it happens only while `serve`/`up` keeps the schedule.
     let cron = &settings.schedule.cron;
     let body = RunsResponse {
@@ -41,10 +42,11 @@ pub fn execute(ctx: &Context, args: &RunsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_table(runs: &[RunRecord]) {
+fn print_table(runs: &[RunSummary]) {
     let header = [
         "RUN",
         "TRIGGER",
+        "COMMAND",
         "STARTED (UTC)",
         "TOOK",
         "STATUS",
@@ -55,7 +57,7 @@ fn print_table(runs: &[RunRecord]) {
         "TESTS ok/warn/fail",
         "ERROR",
     ];
-    let rows: Vec<[String; 11]> = runs
+    let rows: Vec<[String; 12]> = runs
         .iter()
         .map(|r| {
             let took = r.finished_at.map_or_else(
@@ -69,10 +71,11 @@ fn print_table(runs: &[RunRecord]) {
             [
                 r.run_id.clone(),
                 r.trigger.to_string(),
+                r.command.to_string(),
                 r.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
                 took,
                 if r.will_retry { format!("{} (will retry)", r.status) } else { r.status.to_string() },
-                format!("{}/{}/{}", r.months_added, r.months_changed, r.months_deleted),
+                format!("{}/{}/{}", r.months_added.len(), r.months_changed.len(), r.months_deleted.len()),
                 r.rows_written.to_string(),
                 r.requests.to_string(),
                 human_bytes(r.bytes),

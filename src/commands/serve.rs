@@ -3,20 +3,27 @@
 //! `up` first runs the pipeline once when nothing is published yet. Whichever of the two tasks stops first
 //! (the web server or the scheduler) is logged and stops the other. Ctrl-C/SIGTERM stops accepting work, lets a
 //! warehouse publish in progress finish (an ingest is dropped: the lake is whole at every rename), and exits.
+//!
+//! This is where the stages meet: the web serves `/api/runs` with functions that read the ledger and start runs,
+//! and the schedule is handed a closure that does one recorded pipeline run; neither knows `runs`.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
-use chrono::Utc;
-use crimewatch::pipeline::Progress;
-use crimewatch::schedule::api::{self, RunsApi};
-use crimewatch::schedule::{keep_schedule, Ledger, RunRequest, RunService, RunStatus, Scheduler, Trigger};
+use chrono::{DateTime, Utc};
+use crimewatch::domain::run::{RunStatus, Trigger};
+use crimewatch::pipeline::{IngestOptions, Progress};
+use crimewatch::runs::{Ledger, RunRequest, RunService, RunsError, ScheduledTry, Work};
+use crimewatch::schedule::{self, Scheduler};
 use crimewatch::settings::Settings;
-use crimewatch::web::Application;
+use crimewatch::web::{self, Application, Refused, RunsApi};
+use futures_util::FutureExt as _;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
+use super::run::{print_report, stop_on_signals};
 use super::{Context, ServeArgs};
-use crate::commands::run::{print_report, stop_on_signals};
 
 /// `--addr`, `--schedule` and `--timezone` are in `ctx.settings` already (validated with the rest).
 pub fn execute(ctx: &Context, args: &ServeArgs, up: bool) -> anyhow::Result<ExitCode> {
@@ -28,7 +35,7 @@ pub fn execute(ctx: &Context, args: &ServeArgs, up: bool) -> anyhow::Result<Exit
 async fn serve(settings: Settings, keep: bool, up: bool) -> anyhow::Result<ExitCode> {
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(stop_on_signals(stop_tx.clone()));
-    let service = RunService::new(settings.clone(), stop_rx.clone());
+    let service = RunService::new(settings.runs(), stop_rx.clone());
 
     // The published warehouse: its absence is what makes `up` run the pipeline first.
     if up && !settings.data_dir.warehouse().exists() {
@@ -39,26 +46,23 @@ async fn serve(settings: Settings, keep: bool, up: bool) -> anyhow::Result<ExitC
     }
 
     let (next_tx, next_rx) = watch::channel(None);
-    let runs_api =
-        RunsApi { service: service.clone(), admin_token: RunsApi::admin_token_from_env(), next_run: next_rx };
+    let runs_api = runs_api(&service, &settings, next_rx);
     let manual = if runs_api.admin_token.is_some() { "enabled" } else { "disabled (set CRIMEWATCH_ADMIN_TOKEN)" };
     let addr = settings.web.addr;
-    let app = Application::build(&settings.web, &settings.data_dir, api::router(runs_api))
+    let app = Application::build(&settings.web, &settings.data_dir, Some(runs_api))
         .await
         .with_context(|| format!("cannot serve on {addr}"))?;
-    let schedule = &settings.schedule;
     let scheduler = if keep {
-        let ledger = Ledger::new(&settings.data_dir);
-        let handled = crimewatch::schedule::ledger::schedule_baseline(&ledger.runs()?);
-        Some(Scheduler::new(schedule.cron.clone(), schedule.retry.clone(), handled, Utc::now()))
+        let handled = schedule::handled_until(&Ledger::new(&settings.data_dir).runs()?);
+        Some(Scheduler::new(settings.schedule.cron.clone(), settings.schedule.retry.clone(), handled, Utc::now()))
     } else {
         None
     };
     let plan = match scheduler.as_ref().and_then(Scheduler::next_wake) {
         Some(next) => format!(
             "schedule `{}` ({}), next run {}",
-            schedule.cron.expression(),
-            schedule.cron.timezone().name(),
+            settings.schedule.cron.expression(),
+            settings.schedule.cron.timezone().name(),
             next.format("%Y-%m-%d %H:%M:%S UTC")
         ),
         None => "no schedule".to_string(),
@@ -67,52 +71,98 @@ async fn serve(settings: Settings, keep: bool, up: bool) -> anyhow::Result<ExitC
     let serving = std::net::SocketAddr::new(addr.ip(), app.port());
     println!("crimewatch: serving http://{serving}/ ({plan}; POST /api/runs {manual})");
 
-    let mut web = {
+    let web = {
         let mut stop = stop_rx.clone();
         tokio::spawn(app.run_until_stopped(async move {
             let _ = stop.wait_for(|s| *s).await;
         }))
     };
-    let mut sched = {
-        let service = service.clone();
-        let mut stop = stop_rx.clone();
-        tokio::spawn(async move {
-            match scheduler {
-                Some(s) => keep_schedule(s, service, next_tx).await,
-                None => {
-                    let _ = stop.wait_for(|s| *s).await;
-                }
-            }
-        })
+    let sched = tokio::spawn(keep_schedule(scheduler, service.clone(), stop_rx, next_tx));
+    let failure = first_to_stop(web, sched, &service, &stop_tx).await;
+    service.wait_background().await;
+    eprintln!("crimewatch: stopped");
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// `/api/runs` over this process's runs: the ledger to read, and manual pipeline runs to start.
+fn runs_api(service: &RunService, settings: &Settings, next_run: watch::Receiver<Option<DateTime<Utc>>>) -> RunsApi {
+    let ledger = Ledger::new(&settings.data_dir);
+    let starter = service.clone();
+    RunsApi {
+        list: Arc::new(move || ledger.runs().map_err(|e| e.to_string())),
+        start: Arc::new(move || {
+            let service = starter.clone();
+            async move { service.start_in_background(Trigger::Manual).await.map_err(refused) }.boxed()
+        }),
+        admin_token: web::admin_token_from_env(),
+        schedule: settings.schedule.cron.expression().to_string(),
+        timezone: settings.schedule.cron.timezone().name().to_string(),
+        next_run,
+    }
+}
+
+fn refused(e: RunsError) -> Refused {
+    match e {
+        RunsError::LockBusy { .. } => Refused::Busy(e.to_string()),
+        RunsError::ShuttingDown => Refused::ShuttingDown(e.to_string()),
+        e => Refused::Failed(e.to_string()),
+    }
+}
+
+/// Keeps the schedule, each due try a recorded pipeline run; without a schedule, just waits for the stop.
+async fn keep_schedule(
+    scheduler: Option<Scheduler>,
+    service: RunService,
+    mut stop: watch::Receiver<bool>,
+    next_run: watch::Sender<Option<DateTime<Utc>>>,
+) {
+    let Some(scheduler) = scheduler else {
+        let _ = stop.wait_for(|s| *s).await;
+        return;
     };
-    let mut failure = None;
+    schedule::keep(scheduler, stop, next_run, move |due| {
+        let service = service.clone();
+        async move {
+            let scheduled = ScheduledTry {
+                scheduled_for: due.scheduled_for,
+                attempt: due.attempt,
+                retry_on_failure: due.retry_on_failure,
+            };
+            service.run_scheduled(scheduled).await
+        }
+    })
+    .await
+}
+
+/// Waits for the web server or the scheduler to stop, logs which, stops the other; the failure, if any.
+async fn first_to_stop(
+    mut web: JoinHandle<Result<(), web::WebError>>,
+    mut sched: JoinHandle<()>,
+    service: &RunService,
+    stop: &watch::Sender<bool>,
+) -> Option<anyhow::Error> {
     tokio::select! {
         r = &mut web => {
             if !service.is_stopping() {
                 tracing::error!(stage = "web", "the web server stopped; stopping the scheduler");
             }
             tracing::info!(stage = "web", "web server stopped");
-            failure = web_failure(r);
-            stop_tx.send_replace(true);
+            stop.send_replace(true);
             let _ = sched.await;
+            web_failure(r)
         }
         r = &mut sched => {
             if !service.is_stopping() {
                 tracing::error!(stage = "schedule", "the scheduler stopped; stopping the web server");
             }
             tracing::info!(stage = "schedule", "scheduler stopped");
-            if let Err(e) = r {
-                failure = Some(anyhow::anyhow!("the scheduler task ended abnormally: {e}"));
-            }
-            stop_tx.send_replace(true);
-            failure = failure.or(web_failure(web.await));
+            let failure = r.err().map(|e| anyhow::anyhow!("the scheduler task ended abnormally: {e}"));
+            stop.send_replace(true);
+            failure.or(web_failure(web.await))
         }
-    }
-    service.wait_background().await;
-    eprintln!("crimewatch: stopped");
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(ExitCode::SUCCESS),
     }
 }
 
@@ -135,12 +185,14 @@ async fn first_run(service: &RunService, settings: &Settings) {
         settings.data_dir.root().display(),
         settings.source.socrata_url
     );
-    match service.run_to_end(RunRequest::once(Trigger::Cli, Progress::detect())).await {
-        Ok(report) if report.status == RunStatus::Succeeded => print_report(&report),
-        Ok(report) if report.status == RunStatus::Abandoned => print_report(&report),
-        Ok(report) => {
-            print_report(&report);
-            eprintln!("{}", unreachable_help(settings, report.transient));
+    let request = RunRequest::once(Trigger::Cli, Work::Run(IngestOptions::default()), Progress::detect());
+    match service.run_to_end(request).await {
+        Ok(finished) if matches!(finished.summary.status, RunStatus::Succeeded | RunStatus::Abandoned) => {
+            print_report(&finished)
+        }
+        Ok(finished) => {
+            print_report(&finished);
+            eprintln!("{}", unreachable_help(settings, finished.transient()));
         }
         Err(e) => eprintln!("crimewatch: the first run could not start: {e}\n  serving what exists"),
     }

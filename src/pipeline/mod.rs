@@ -13,6 +13,7 @@ pub mod plan;
 
 use serde::Serialize;
 
+use crate::domain::run::RunSummary;
 use crate::domain::{DataDir, Month};
 use crate::lake::LakeConfig;
 use crate::source::SourceConfig;
@@ -116,6 +117,19 @@ pub struct IngestSummary {
     /// How change detection worked: `full` (count, max(:updated_at), offense-id sum), `content` (no
     /// :updated_at), `count`; `csv` for imports.
     pub detection: String,
+}
+
+impl IngestSummary {
+    /// Keeps what a run's record shows of this ingest (or import).
+    pub fn record(&self, run: &mut RunSummary) {
+        run.months_added = self.months_added.clone();
+        run.months_changed = self.months_changed.clone();
+        run.months_deleted = self.months_deleted.clone();
+        run.rows_written = self.rows_written;
+        run.rows_quarantined = self.rows_quarantined;
+        run.requests = self.requests;
+        run.bytes = self.bytes;
+    }
 }
 
 /// A pipeline run failed; the variant says which stage.

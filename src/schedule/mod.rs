@@ -1,24 +1,16 @@
-//! Schedule stage: when pipeline runs happen and what they did.
+//! Schedule stage: when pipeline runs happen — only when, never what.
 //!
-//! [`cron`] reads the schedule, [`scheduler`] decides (next fire time, one made-up run at start, retries),
-//! [`lock`] keeps runs one at a time across processes, [`ledger`] records every run in `DATA_DIR/runs.jsonl`,
-//! [`run`] is one locked, recorded run (ingest then build), [`service`] keeps the schedule inside `serve`/`up`,
-//! and [`api`] serves `GET`/`POST /api/runs`.
+//! [`cron`] reads the schedule, [`scheduler`] decides (next fire time, one made-up run at start, retries with
+//! bounded backoff), and [`keep`] drives it with the wall clock, calling back into the run it is handed (the
+//! binary edge hands it a recorded pipeline run).
 
-pub mod api;
 mod config;
 pub mod cron;
 mod error;
-pub mod ledger;
-pub mod lock;
-pub mod run;
+pub mod keep;
 pub mod scheduler;
-pub mod service;
 
 pub use config::{ScheduleConfig, ScheduleSection};
 pub use error::ScheduleError;
-pub use ledger::{Ledger, RunRecord, RunStatus, Trigger};
-pub use lock::{LockHolder, RunLock};
-pub use run::{begin, RunReport, RunRequest, StartedRun};
-pub use scheduler::{AttemptResult, Due, Outcome, RetryPolicy, Scheduler};
-pub use service::{keep_schedule, run_scheduled, RunService};
+pub use keep::keep;
+pub use scheduler::{handled_until, Due, Outcome, RetryPolicy, Scheduler};

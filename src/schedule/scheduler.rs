@@ -1,14 +1,15 @@
 //! When to run: the cron schedule, the one made-up run at start, and retries with bounded backoff.
 //!
 //! [`Scheduler`] is a plain state machine over instants handed in by the caller (the clock is injected), so
-//! every decision is tested without sleeping; [`keep_schedule`](super::service::keep_schedule) drives it with the
-//! wall clock.
+//! every decision is tested without sleeping; [`keep`](super::keep::keep) drives it with the wall clock. What a
+//! due run does is not the scheduler's business: it is handed a closure, and learns only how the run ended.
 
 use std::future::Future;
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::cron::CronSchedule;
+use crate::domain::run::{RunEnd, RunKind, RunStatus, RunSummary, Trigger};
 
 /// How failed scheduled runs are retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,18 +41,6 @@ pub struct Due {
     pub catch_up: bool,
     /// Whether a transient failure of this try will be retried.
     pub retry_on_failure: bool,
-}
-
-/// How one try ended, as the scheduler needs to know it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttemptResult {
-    Succeeded,
-    /// `transient`: worth trying again (source unreachable, lock busy); otherwise it would fail the same way.
-    Failed {
-        transient: bool,
-    },
-    /// The process is shutting down; nothing more is scheduled.
-    Stopped,
 }
 
 /// What [`Scheduler::try_run_due`] did.
@@ -90,8 +79,8 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    /// A scheduler starting at `now`. `handled_until` comes from the ledger
-    /// ([`schedule_baseline`](super::ledger::schedule_baseline)): when a fire time falls in
+    /// A scheduler starting at `now`. `handled_until` comes from the recorded runs ([`handled_until`]): when a
+    /// fire time falls in
     /// `(handled_until, now]`, exactly one run is made up now, for the newest such fire time.
     pub fn new(
         cron: CronSchedule,
@@ -126,20 +115,20 @@ impl Scheduler {
     }
 
     /// Takes in how the try `due` ended at `finished_at` and decides what comes next.
-    pub fn record(&mut self, due: Due, result: AttemptResult, finished_at: DateTime<Utc>) -> Outcome {
+    pub fn record(&mut self, due: Due, result: RunEnd, finished_at: DateTime<Utc>) -> Outcome {
         self.pending = None;
         // Fire times that passed while the run was going are not made up: the run just brought things current.
         let after = finished_at.max(due.scheduled_for);
         match result {
-            AttemptResult::Stopped => {
+            RunEnd::Stopped => {
                 self.next_fire = None;
                 Outcome::Stopped { due }
             }
-            AttemptResult::Succeeded => {
+            RunEnd::Succeeded => {
                 self.next_fire = self.cron.next_after(after);
                 Outcome::Succeeded { due, next: self.next_fire }
             }
-            AttemptResult::Failed { transient } if transient && due.attempt < self.retry.max_attempts => {
+            RunEnd::Failed { transient } if transient && due.attempt < self.retry.max_attempts => {
                 let retry_at = finished_at + self.retry.delay_after(due.attempt);
                 let attempt = due.attempt + 1;
                 let next = Due { attempt, retry_on_failure: attempt < self.retry.max_attempts, ..due.clone() };
@@ -147,7 +136,7 @@ impl Scheduler {
                 self.next_fire = self.cron.next_after(after);
                 Outcome::WillRetry { due, retry_at }
             }
-            AttemptResult::Failed { .. } => {
+            RunEnd::Failed { .. } => {
                 self.next_fire = self.cron.next_after(after);
                 Outcome::GaveUp { due, next: self.next_fire }
             }
@@ -158,7 +147,7 @@ impl Scheduler {
     pub async fn try_run_due<F, Fut>(&mut self, now: DateTime<Utc>, run: F) -> Outcome
     where
         F: FnOnce(Due) -> Fut,
-        Fut: Future<Output = (AttemptResult, DateTime<Utc>)>,
+        Fut: Future<Output = (RunEnd, DateTime<Utc>)>,
     {
         let Some(due) = self.due(now) else {
             return Outcome::NotDue { next: self.next_wake() };
@@ -182,6 +171,35 @@ impl Scheduler {
     }
 }
 
+/// The point up to which scheduled fire times count as handled, for the catch-up decision at start:
+/// a scheduled try that ended for good (succeeded, or failed with no retry left) handles its fire time, and any
+/// succeeded pipeline run handles every fire time before it started (a single stage — `ingest`, `import`,
+/// `build` — does not: it left the rest of the pipeline undone). A scheduled try that was abandoned (killed, or
+/// stopped by a shutdown) or was waiting for a retry handles nothing: the point moves back to just before its
+/// fire time, so that fire time is made up (once) by the next process.
+pub fn handled_until(runs: &[RunSummary]) -> Option<DateTime<Utc>> {
+    let handled = runs
+        .iter()
+        .filter(|r| r.command == RunKind::Run)
+        .filter_map(|r| match (r.status, r.trigger, r.scheduled_for) {
+            (RunStatus::Succeeded, _, s) => Some(s.map_or(r.started_at, |s| s.max(r.started_at))),
+            (RunStatus::Failed, Trigger::Schedule, Some(s)) if !r.will_retry => Some(s),
+            _ => None,
+        })
+        .max();
+    let unhandled = runs
+        .iter()
+        .filter(|r| r.trigger == Trigger::Schedule)
+        .filter(|r| r.status == RunStatus::Abandoned || (r.status == RunStatus::Failed && r.will_retry))
+        .filter_map(|r| r.scheduled_for)
+        .filter(|s| handled.is_none_or(|h| *s > h))
+        .min();
+    match unhandled {
+        Some(s) => Some(s - Duration::seconds(1)),
+        None => handled,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,7 +217,7 @@ mod tests {
     }
 
     /// Runs `try_run_due` with a run that ends `took` after `now` with `result`; counts calls in `calls`.
-    fn step(s: &mut Scheduler, now: DateTime<Utc>, result: AttemptResult, calls: &mut Vec<Due>) -> Outcome {
+    fn step(s: &mut Scheduler, now: DateTime<Utc>, result: RunEnd, calls: &mut Vec<Due>) -> Outcome {
         let fut = s.try_run_due(now, |due| {
             calls.push(due);
             async move { (result, now + Duration::seconds(10)) }
@@ -211,16 +229,16 @@ mod tests {
     fn not_due_before_the_fire_time_and_due_at_it() {
         let mut s = Scheduler::new(monthly(), policy(3), None, t("2026-11-20T00:00:00Z"));
         let mut calls = Vec::new();
-        let out = step(&mut s, t("2026-11-30T23:59:59Z"), AttemptResult::Succeeded, &mut calls);
+        let out = step(&mut s, t("2026-11-30T23:59:59Z"), RunEnd::Succeeded, &mut calls);
         assert_eq!(out, Outcome::NotDue { next: Some(t("2026-12-01T15:00:00Z")) });
         assert!(calls.is_empty());
-        let out = step(&mut s, t("2026-12-01T15:00:00Z"), AttemptResult::Succeeded, &mut calls);
+        let out = step(&mut s, t("2026-12-01T15:00:00Z"), RunEnd::Succeeded, &mut calls);
         assert!(matches!(out, Outcome::Succeeded { next: Some(n), .. } if n == t("2027-01-01T15:00:00Z")), "{out:?}");
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].scheduled_for, t("2026-12-01T15:00:00Z"));
         assert!(!calls[0].catch_up);
         // Right after, nothing is due again.
-        let out = step(&mut s, t("2026-12-01T15:00:30Z"), AttemptResult::Succeeded, &mut calls);
+        let out = step(&mut s, t("2026-12-01T15:00:30Z"), RunEnd::Succeeded, &mut calls);
         assert!(matches!(out, Outcome::NotDue { .. }));
         assert_eq!(calls.len(), 1);
     }
@@ -232,16 +250,16 @@ mod tests {
         let mut s = Scheduler::new(monthly(), policy(3), Some(t("2026-08-01T15:00:00Z")), now);
         assert_eq!(s.next_wake(), Some(now));
         let mut calls = Vec::new();
-        let out = step(&mut s, now, AttemptResult::Succeeded, &mut calls);
+        let out = step(&mut s, now, RunEnd::Succeeded, &mut calls);
         assert!(matches!(out, Outcome::Succeeded { .. }), "{out:?}");
         assert_eq!(calls.len(), 1, "three missed fire times make one run");
         assert!(calls[0].catch_up);
         assert_eq!(calls[0].scheduled_for, t("2026-11-01T15:00:00Z"), "made up for the newest missed fire time");
         for later in ["2026-11-20T08:01:00Z", "2026-11-25T00:00:00Z", "2026-12-01T14:59:59Z"] {
-            assert!(matches!(step(&mut s, t(later), AttemptResult::Succeeded, &mut calls), Outcome::NotDue { .. }));
+            assert!(matches!(step(&mut s, t(later), RunEnd::Succeeded, &mut calls), Outcome::NotDue { .. }));
         }
         assert_eq!(calls.len(), 1, "the catch-up must not repeat");
-        step(&mut s, t("2026-12-01T15:00:00Z"), AttemptResult::Succeeded, &mut calls);
+        step(&mut s, t("2026-12-01T15:00:00Z"), RunEnd::Succeeded, &mut calls);
         assert_eq!(calls.len(), 2);
         assert!(!calls[1].catch_up);
     }
@@ -261,7 +279,7 @@ mod tests {
         let start = t("2026-12-01T15:00:00Z");
         let mut s = Scheduler::new(monthly(), policy(4), None, t("2026-11-30T00:00:00Z"));
         let mut calls = Vec::new();
-        let fail = AttemptResult::Failed { transient: true };
+        let fail = RunEnd::Failed { transient: true };
         // Try 1 ends at +10 s; retry after 60 s.
         let out = step(&mut s, start, fail, &mut calls);
         assert!(matches!(out, Outcome::WillRetry { retry_at, .. } if retry_at == t("2026-12-01T15:01:10Z")), "{out:?}");
@@ -287,8 +305,8 @@ mod tests {
     fn retry_then_success_returns_to_the_schedule() {
         let mut s = Scheduler::new(monthly(), policy(3), None, t("2026-11-30T00:00:00Z"));
         let mut calls = Vec::new();
-        step(&mut s, t("2026-12-01T15:00:00Z"), AttemptResult::Failed { transient: true }, &mut calls);
-        let out = step(&mut s, t("2026-12-01T15:01:10Z"), AttemptResult::Succeeded, &mut calls);
+        step(&mut s, t("2026-12-01T15:00:00Z"), RunEnd::Failed { transient: true }, &mut calls);
+        let out = step(&mut s, t("2026-12-01T15:01:10Z"), RunEnd::Succeeded, &mut calls);
         assert!(matches!(&out, Outcome::Succeeded { due, .. } if due.attempt == 2), "{out:?}");
         assert_eq!(s.next_wake(), Some(t("2027-01-01T15:00:00Z")));
     }
@@ -297,7 +315,7 @@ mod tests {
     fn terminal_failure_is_not_retried() {
         let mut s = Scheduler::new(monthly(), policy(3), None, t("2026-11-30T00:00:00Z"));
         let mut calls = Vec::new();
-        let out = step(&mut s, t("2026-12-01T15:00:00Z"), AttemptResult::Failed { transient: false }, &mut calls);
+        let out = step(&mut s, t("2026-12-01T15:00:00Z"), RunEnd::Failed { transient: false }, &mut calls);
         assert!(matches!(out, Outcome::GaveUp { .. }), "{out:?}");
         assert_eq!(s.next_wake(), Some(t("2027-01-01T15:00:00Z")));
     }
@@ -306,7 +324,7 @@ mod tests {
     fn stopped_run_ends_the_schedule() {
         let mut s = Scheduler::new(monthly(), policy(3), None, t("2026-11-30T00:00:00Z"));
         let mut calls = Vec::new();
-        let out = step(&mut s, t("2026-12-01T15:00:00Z"), AttemptResult::Stopped, &mut calls);
+        let out = step(&mut s, t("2026-12-01T15:00:00Z"), RunEnd::Stopped, &mut calls);
         assert!(matches!(out, Outcome::Stopped { .. }));
         assert_eq!(s.next_wake(), None);
     }
@@ -319,5 +337,51 @@ mod tests {
         let due = s.due(now).unwrap();
         assert_eq!(due.scheduled_for, t("2026-11-20T08:00:00Z"));
         assert!(due.catch_up && !due.retry_on_failure);
+    }
+
+    fn scheduled(id: &str, at: &str, status: RunStatus, will_retry: bool) -> RunSummary {
+        let mut r = RunSummary {
+            started_at: t(at),
+            scheduled_for: Some(t(at)),
+            ..RunSummary::start(id.into(), Trigger::Schedule, RunKind::Run)
+        };
+        r.finish(status, None);
+        r.will_retry = will_retry;
+        r
+    }
+
+    #[test]
+    fn baseline_ignores_abandoned_and_retried_scheduled_tries() {
+        let mut runs = vec![
+            scheduled("1", "2026-09-01T15:00:00Z", RunStatus::Succeeded, false),
+            scheduled("2", "2026-10-01T15:00:00Z", RunStatus::Failed, false),
+            scheduled("3", "2026-11-01T15:00:00Z", RunStatus::Failed, true),
+            scheduled("4", "2026-11-02T15:00:00Z", RunStatus::Abandoned, false),
+        ];
+        // 3 and 4 are not done: the point sits just before 3's fire time so it is made up.
+        assert_eq!(handled_until(&runs), Some(t("2026-11-01T14:59:59Z")));
+        // Without them, the last try that ended for good.
+        runs.truncate(2);
+        assert_eq!(handled_until(&runs), Some(t("2026-10-01T15:00:00Z")));
+        assert_eq!(handled_until(&[]), None);
+    }
+
+    #[test]
+    fn a_single_stage_run_does_not_handle_a_fire_time() {
+        let pipeline = scheduled("1", "2026-10-01T15:00:00Z", RunStatus::Succeeded, false);
+        for command in [RunKind::Ingest, RunKind::Import, RunKind::Build] {
+            let mut stage = RunSummary {
+                started_at: t("2026-11-05T09:00:00Z"),
+                ..RunSummary::start("2".into(), Trigger::Cli, command)
+            };
+            stage.finish(RunStatus::Succeeded, None);
+            assert_eq!(handled_until(&[pipeline.clone(), stage]), Some(t("2026-10-01T15:00:00Z")), "{command}");
+        }
+        let mut cli_run = RunSummary {
+            started_at: t("2026-11-05T09:00:00Z"),
+            ..RunSummary::start("3".into(), Trigger::Cli, RunKind::Run)
+        };
+        cli_run.finish(RunStatus::Succeeded, None);
+        assert_eq!(handled_until(&[pipeline, cli_run]), Some(t("2026-11-05T09:00:00Z")));
     }
 }

@@ -19,6 +19,7 @@ use super::materialize::{materialize, Built};
 use super::progress::Steps;
 use super::project::{compile, Project, RenderContext, Severity};
 use super::publish::{Candidate, Published};
+use crate::domain::run::RunSummary;
 use crate::domain::DataDir;
 
 /// Test-only fault injection: when this environment variable names a point of the build, the process kills
@@ -56,6 +57,16 @@ pub struct BuildSummary {
     pub warnings: Vec<String>,
     /// Every data test with its outcome.
     pub tests: Vec<TestResult>,
+}
+
+impl BuildSummary {
+    /// Keeps what a run's record shows of this build.
+    pub fn record(&self, run: &mut RunSummary) {
+        run.tests_passed = self.tests_passed as u64;
+        run.tests_warned = self.tests_warned as u64;
+        run.tests_failed = self.tests_failed as u64;
+        run.published = self.published;
+    }
 }
 
 /// Builds, tests and publishes the warehouse. Blocking.

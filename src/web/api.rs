@@ -150,8 +150,8 @@ pub async fn heatmap(State(state): State<AppState>, Query(q): Params) -> Result<
     state.respond(key, Some("heatmap"), move |g| chart(g, "heatmap", &f, |c, r| queries::heatmap(c, r, &f))).await
 }
 
-/// Unmatched routes. `GET /api/runs` lands here only when no `extra` router (the scheduler's) serves it: then the
-/// ledger is empty and no run is scheduled by this process, which the page shows quietly.
+/// Unmatched routes. `GET /api/runs` lands here only when the server keeps no runs (see [`super::router`]): then
+/// the ledger is empty and no run is scheduled by this process, which the page shows quietly.
 pub async fn fallback(method: Method, uri: Uri) -> Response {
     if method == Method::GET && uri.path() == "/api/runs" {
         let body = serde_json::json!({ "next_run": null, "schedule": null, "timezone": null, "runs": [] });

@@ -6,12 +6,14 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use super::api::{self, AppState};
+use super::runs::{self, RunsApi};
 use super::{assets, middleware, WebConfig, WebError};
 use crate::domain::DataDir;
 
-/// The routes of the web stage. A plain function, so tests can serve it on any listener.
-pub fn router(state: AppState) -> Router {
-    Router::new()
+/// The routes of the web stage. A plain function, so tests can serve it on any listener. Without `runs`,
+/// `GET /api/runs` answers an empty ledger (a server that keeps no runs).
+pub fn router(state: AppState, runs: Option<RunsApi>) -> Router {
+    let app = Router::new()
         .route("/", get(assets::index))
         .route("/assets/{name}", get(assets::file))
         .route("/api/health", get(api::health))
@@ -20,7 +22,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/offenses", get(api::offenses))
         .route("/api/heatmap", get(api::heatmap))
         .fallback(api::fallback)
-        .with_state(state)
+        .with_state(state);
+    match runs {
+        Some(api) => app.merge(runs::routes(api)),
+        None => app,
+    }
 }
 
 /// A bound, not yet running server.
@@ -31,15 +37,14 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds `config.addr` (port 0 = random) to serve `data_dir`'s warehouse. `extra` is merged into the router:
-    /// the scheduler adds `GET /api/runs` this way (without it, `/api/runs` answers an empty ledger). `extra` must
-    /// not set its own fallback.
-    pub async fn build(config: &WebConfig, data_dir: &DataDir, extra: Router) -> Result<Application, WebError> {
+    /// Binds `config.addr` (port 0 = random) to serve `data_dir`'s warehouse, and the runs `runs` reads and
+    /// starts (see [`router`]).
+    pub async fn build(config: &WebConfig, data_dir: &DataDir, runs: Option<RunsApi>) -> Result<Application, WebError> {
         let addr = config.addr;
         let listener = TcpListener::bind(addr).await.map_err(|source| WebError::Bind { addr, source })?;
         let port = listener.local_addr().map_err(|source| WebError::Bind { addr, source })?.port();
         assets::prepare();
-        let app = middleware::layers(router(AppState::new(config, data_dir)).merge(extra));
+        let app = middleware::layers(router(AppState::new(config, data_dir), runs));
         tracing::info!(stage = "web", %addr, port, data_dir = %data_dir.root().display(), "listening");
         Ok(Application { listener, port, app })
     }

@@ -3,6 +3,8 @@
 use std::collections::HashSet;
 
 use crimewatch::domain::Month;
+use crimewatch::web::{Refused, RunsApi};
+use futures_util::FutureExt as _;
 use serde_json::Value;
 
 use super::expect::{self, encode, Query};
@@ -74,7 +76,7 @@ fn assert_same(endpoint: &str, q: &str, got: &Value, want: &Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_matches_counts_computed_from_the_rows_over_a_grid_of_filters() {
     let rows = fixture_rows();
-    let app = spawn_app("grid", Some(&rows), axum::Router::new()).await;
+    let app = spawn_app("grid", Some(&rows), None).await;
     let polygons = polygon_table();
     let mut checked = 0;
     for q in grid() {
@@ -102,7 +104,7 @@ async fn every_endpoint_matches_counts_computed_from_the_rows_over_a_grid_of_fil
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_charts_agree_on_the_total_and_trend_marks_partial_and_provisional_months() {
     let rows = fixture_rows();
-    let app = spawn_app("totals", Some(&rows), axum::Router::new()).await;
+    let app = spawn_app("totals", Some(&rows), None).await;
     let sum = |v: &Value| v.as_array().unwrap().iter().map(|r| r["count"].as_i64().unwrap()).sum::<i64>();
     for axis in ["occurred", "reported"] {
         let q = format!("axis={axis}&from=2024-01&to=2025-06");
@@ -138,7 +140,7 @@ async fn all_charts_agree_on_the_total_and_trend_marks_partial_and_provisional_m
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn neighborhood_names_are_mapped_to_polygons_explicitly_and_unmatched_names_reported() {
     let rows = fixture_rows();
-    let app = spawn_app("polygons", Some(&rows), axum::Router::new()).await;
+    let app = spawn_app("polygons", Some(&rows), None).await;
     let areas = app.json("/api/areas?level=neighborhood").await;
     let by_name = |name: &str| areas.as_array().unwrap().iter().find(|r| r["area"] == name).cloned().expect(name);
     assert_eq!(by_name("CHINATOWN/INTERNATIONAL DISTRICT")["polygon"], "INTERNATIONAL DISTRICT");
@@ -159,7 +161,7 @@ async fn neighborhood_names_are_mapped_to_polygons_explicitly_and_unmatched_name
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn csv_format_carries_the_same_rows_as_json() {
     let rows = fixture_rows();
-    let app = spawn_app("csv", Some(&rows), axum::Router::new()).await;
+    let app = spawn_app("csv", Some(&rows), None).await;
     for endpoint in ["trend", "areas", "offenses", "heatmap"] {
         let q = "axis=reported&category=property&from=2024-02&to=2024-12&area_level=precinct&area=West";
         let json = app.json(&format!("/api/{endpoint}?{q}")).await;
@@ -186,7 +188,7 @@ async fn csv_format_carries_the_same_rows_as_json() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_parameters_get_400_naming_the_parameter_and_allowed_values() {
     let rows = generate(3, 300, month("2024-01"), month("2024-06"));
-    let app = spawn_app("bad", Some(&rows), axum::Router::new()).await;
+    let app = spawn_app("bad", Some(&rows), None).await;
     let cases = [
         ("/api/trend?axis=sideways", "axis", "occurred, reported"),
         ("/api/offenses?category=crimes", "category", "violent, property, other, all"),
@@ -221,7 +223,7 @@ async fn bad_parameters_get_400_naming_the_parameter_and_allowed_values() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_warehouse_the_api_answers_503_no_data_and_the_page_still_loads() {
-    let app = spawn_app("nodata", None, axum::Router::new()).await;
+    let app = spawn_app("nodata", None, None).await;
     for url in ["/api/health", "/api/trend", "/api/areas?level=beat", "/api/offenses", "/api/heatmap"] {
         let (status, body, _) = app.get(url).await;
         assert_eq!(status, 503, "{url}: {body}");
@@ -239,25 +241,29 @@ async fn without_a_warehouse_the_api_answers_503_no_data_and_the_page_still_load
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn runs_route_answers_an_empty_ledger_unless_the_extra_router_serves_it() {
-    let app = spawn_app("runs-empty", None, axum::Router::new()).await;
+async fn runs_route_answers_an_empty_ledger_unless_runs_are_handed_in() {
+    let app = spawn_app("runs-empty", None, None).await;
     let v = app.json("/api/runs").await;
     assert_eq!(v["runs"], serde_json::json!([]));
     assert_eq!(v["next_run"], Value::Null);
-    let extra = axum::Router::new().route(
-        "/api/runs",
-        axum::routing::get(|| async {
-            axum::Json(serde_json::json!({"next_run": "2026-12-01T15:00:00Z", "schedule": "0 15 1 * *", "timezone": "UTC", "runs": []}))
-        }),
-    );
-    let app = spawn_app("runs-extra", None, extra).await;
+    let next = "2026-12-01T15:00:00Z".parse().unwrap();
+    let (_next_tx, next_run) = tokio::sync::watch::channel(Some(next));
+    let runs = RunsApi {
+        list: std::sync::Arc::new(|| Ok(Vec::new())),
+        start: std::sync::Arc::new(|| async { Err::<String, _>(Refused::Failed("not in this test".into())) }.boxed()),
+        admin_token: None,
+        schedule: "0 15 1 * *".into(),
+        timezone: "UTC".into(),
+        next_run,
+    };
+    let app = spawn_app("runs-handed-in", None, Some(runs)).await;
     let v = app.json("/api/runs").await;
     assert_eq!(v["next_run"], "2026-12-01T15:00:00Z");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn assets_are_embedded_and_reference_nothing_outside_the_server() {
-    let app = spawn_app("assets", None, axum::Router::new()).await;
+    let app = spawn_app("assets", None, None).await;
     for (path, ctype) in [
         ("/", "text/html"),
         ("/assets/app.js", "text/javascript"),

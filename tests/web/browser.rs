@@ -22,7 +22,7 @@ fn out_dir() -> String {
 async fn app_with_data(name: &str) -> TestApp {
     let m = |s: &str| Month::parse(s).unwrap();
     let rows = generate(42, 40_000, m("2022-01"), m("2025-06"));
-    spawn_app(name, Some(&rows), axum::Router::new()).await
+    spawn_app(name, Some(&rows), None).await
 }
 
 /// Runs `node tests/browser/<script> <args>` and returns its stdout, failing with both streams unless it exits 0
@@ -58,7 +58,7 @@ async fn page_draws_every_chart_matches_the_api_keeps_filters_in_the_url_and_log
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_passes_axe_core_reaches_every_chart_by_keyboard_and_summarises_the_api_rows_it_draws() {
     let app = app_with_data("a11y").await;
-    let empty = spawn_app("a11y-nodata", None, axum::Router::new()).await;
+    let empty = spawn_app("a11y-nodata", None, None).await;
     let stdout = node("a11y.mjs", &[&app.base, &empty.base], "a11y check: ok").await;
     // axe really ran: it reports its findings (of any impact) as a JSON line.
     assert!(stdout.lines().any(|l| l.starts_with("{\"axe\":")), "{stdout}");

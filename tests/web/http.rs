@@ -49,7 +49,7 @@ fn versioned(name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn assets_have_content_hashed_urls_cached_for_a_year_and_the_page_revalidates_with_its_etag() {
-    let app = spawn_app("http-cache", None, axum::Router::new()).await;
+    let app = spawn_app("http-cache", None, None).await;
     let client = raw_client();
     let (status, h, body) = get(&client, &format!("{}/", app.base), &[]).await;
     assert_eq!(status, 200);
@@ -102,7 +102,7 @@ fn unbrotli(b: &[u8]) -> Vec<u8> {
 async fn assets_and_api_bodies_are_sent_br_or_gzip_and_decode_to_the_same_bytes() {
     let m = |s: &str| Month::parse(s).unwrap();
     let rows = generate(11, 6000, m("2023-01"), m("2025-06"));
-    let app = spawn_app("http-compress", Some(&rows), axum::Router::new()).await;
+    let app = spawn_app("http-compress", Some(&rows), None).await;
     let client = raw_client();
     let mut paths: Vec<String> = ASSETS.iter().map(|n| versioned(n)).collect();
     paths.extend(

@@ -80,8 +80,7 @@ async fn real_pipeline_build_serves_the_counts_computed_from_the_rows() {
     let summary =
         tokio::task::spawn_blocking(move || pipeline::build(&config, Progress::Hidden)).await.unwrap().expect("build");
     assert!(summary.published && summary.fact_rows == rows.len() as u64, "{summary:?}");
-    let app =
-        crimewatch::web::Application::build(&settings.web, &settings.data_dir, axum::Router::new()).await.unwrap();
+    let app = crimewatch::web::Application::build(&settings.web, &settings.data_dir, None).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     let get = |p: String| {

@@ -14,7 +14,7 @@ use super::support::{publish, spawn_app};
 async fn publishing_a_new_warehouse_under_load_fails_no_request_and_new_requests_see_new_data() {
     let m = |s: &str| Month::parse(s).unwrap();
     let first = generate(11, 3000, m("2024-01"), m("2025-03"));
-    let app = Arc::new(spawn_app("swap", Some(&first), axum::Router::new()).await);
+    let app = Arc::new(spawn_app("swap", Some(&first), None).await);
     let health = app.json("/api/health").await;
     assert_eq!(health["fact_rows"], 3000);
     let first_generation = health["generation"].as_u64().unwrap();

@@ -282,7 +282,7 @@
     if (!runs || !runs.length) parts.push(`<p class="muted">No runs recorded yet.</p>`);
     else {
       parts.push(`<table class="runs"><tr><th>started (UTC)</th><th>by</th><th>status</th><th title="months added / changed / deleted">months</th><th>tests</th></tr>` +
-        runs.slice(0, 8).map((x) => `<tr title="${esc(x.error || `${x.run_id}: ${fmt(x.rows_written)} rows, ${fmt(x.requests)} requests`)}"><td>${esc((x.started_at || "").slice(0, 16).replace("T", " "))}</td><td>${esc(x.trigger)}</td><td class="st-${esc(x.status)}">${esc(x.status)}</td>` +
+        runs.slice(0, 8).map((x) => `<tr title="${esc(x.error || `${x.run_id}: ${fmt(x.rows_written)} rows, ${fmt(x.requests)} requests`)}"><td>${esc((x.started_at || "").slice(0, 16).replace("T", " "))}</td><td>${esc(x.trigger)}${x.command && x.command !== "run" ? " " + esc(x.command) : ""}</td><td class="st-${esc(x.status)}">${esc(x.status)}</td>` +
           `<td title="${fmt(x.rows_written)} rows written">+${fmt(x.months_added)} ~${fmt(x.months_changed)} −${fmt(x.months_deleted)}</td>` +
           `<td>${fmt(x.tests_passed)}✓ ${x.tests_warned ? fmt(x.tests_warned) + "! " : ""}${x.tests_failed ? fmt(x.tests_failed) + "✗" : ""}</td></tr>`).join("") + `</table>`);
     }

@@ -1,7 +1,11 @@
-//! `GET /api/runs` (the ledger and the next scheduled run) and `POST /api/runs` (start a run now).
+//! `GET /api/runs` (the recorded runs and the next scheduled one) and `POST /api/runs` (start a run now).
 //!
-//! The trigger needs `Authorization: Bearer <CRIMEWATCH_ADMIN_TOKEN>`; with the variable unset it is disabled
-//! (403 saying how to enable it). The token is compared in constant time and never logged.
+//! The web stage does not know how runs are kept or started: the binary edge hands it a [`RunsApi`] whose two
+//! functions read the ledger and start a run. The trigger needs `Authorization: Bearer <CRIMEWATCH_ADMIN_TOKEN>`;
+//! with the variable unset it is disabled (403 saying how to enable it). The token is compared in constant time
+//! and never logged.
+
+use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -9,32 +13,50 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use super::ledger::{Ledger, RunRecord, Trigger};
-use super::service::RunService;
-use super::ScheduleError;
+use crate::domain::run::RunSummary;
 use crate::domain::Secret;
 
 /// The environment variable holding the admin token for `POST /api/runs`.
 pub const ADMIN_TOKEN_ENV: &str = "CRIMEWATCH_ADMIN_TOKEN";
 
+/// Reads the recorded runs, newest first. Blocking (it reads a file); the error is said as is.
+pub type ListRuns = Arc<dyn Fn() -> Result<Vec<RunSummary>, String> + Send + Sync>;
+
+/// Starts a pipeline run without waiting: its id once it is locked and on record.
+pub type StartRun = Arc<dyn Fn() -> BoxFuture<'static, Result<String, Refused>> + Send + Sync>;
+
+/// Why a run was not started.
+#[derive(Debug, Clone)]
+pub enum Refused {
+    /// Another run holds the run lock (409).
+    Busy(String),
+    /// The server is shutting down (503).
+    ShuttingDown(String),
+    /// Anything else (500).
+    Failed(String),
+}
+
 /// What the `/api/runs` handlers need.
 #[derive(Clone)]
 pub struct RunsApi {
-    pub service: RunService,
+    pub list: ListRuns,
+    pub start: StartRun,
     /// `None` disables `POST /api/runs`.
     pub admin_token: Option<Secret>,
+    /// The cron expression and its time zone, as shown with the runs.
+    pub schedule: String,
+    pub timezone: String,
     /// The scheduler's next wake-up; `None` when no schedule is kept.
     pub next_run: watch::Receiver<Option<DateTime<Utc>>>,
 }
 
-impl RunsApi {
-    /// Reads the admin token from [`ADMIN_TOKEN_ENV`] (empty counts as unset).
-    pub fn admin_token_from_env() -> Option<Secret> {
-        std::env::var(ADMIN_TOKEN_ENV).ok().filter(|t| !t.trim().is_empty()).map(|t| Secret::new(t.trim()))
-    }
+/// Reads the admin token from [`ADMIN_TOKEN_ENV`] (empty counts as unset).
+pub fn admin_token_from_env() -> Option<Secret> {
+    std::env::var(ADMIN_TOKEN_ENV).ok().filter(|t| !t.trim().is_empty()).map(|t| Secret::new(t.trim()))
 }
 
 /// The body of `GET /api/runs` and of `crimewatch runs --json` (the dashboard reads these names).
@@ -43,7 +65,7 @@ pub struct RunsResponse {
     pub next_run: Option<DateTime<Utc>>,
     pub schedule: String,
     pub timezone: String,
-    pub runs: Vec<RunRecord>,
+    pub runs: Vec<RunSummary>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -51,24 +73,23 @@ struct ListParams {
     limit: Option<usize>,
 }
 
-/// The `/api/runs` routes with their state applied, ready to merge into the web app.
-pub fn router(api: RunsApi) -> Router {
+/// The `/api/runs` routes with their state applied.
+pub fn routes(api: RunsApi) -> Router {
     Router::new().route("/api/runs", get(list).post(trigger)).with_state(api)
 }
 
 async fn list(State(api): State<RunsApi>, Query(params): Query<ListParams>) -> Response {
     let limit = params.limit.unwrap_or(50).clamp(1, 1000);
-    let ledger = Ledger::new(&api.service.settings().data_dir);
-    let runs = match tokio::task::spawn_blocking(move || ledger.runs()).await {
+    let read = Arc::clone(&api.list);
+    let runs = match tokio::task::spawn_blocking(move || read()).await {
         Ok(Ok(runs)) => runs,
-        Ok(Err(e)) => return server_error("reading the run ledger failed", &e.to_string()),
+        Ok(Err(e)) => return server_error("reading the run ledger failed", &e),
         Err(e) => return server_error("reading the run ledger failed", &e.to_string()),
     };
-    let schedule = &api.service.settings().schedule;
     let body = RunsResponse {
         next_run: *api.next_run.borrow(),
-        schedule: schedule.cron.expression().to_string(),
-        timezone: schedule.cron.timezone().name().to_string(),
+        schedule: api.schedule.clone(),
+        timezone: api.timezone.clone(),
         runs: runs.into_iter().take(limit).collect(),
     };
     Json(body).into_response()
@@ -99,14 +120,14 @@ async fn trigger(State(api): State<RunsApi>, headers: HeaderMap) -> Response {
         resp.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         return resp;
     }
-    match api.service.start_in_background(Trigger::Manual).await {
+    match (api.start)().await {
         Ok(run_id) => {
-            tracing::info!(stage = "schedule", run_id = %run_id, "manual run started over HTTP");
+            tracing::info!(stage = "web", run_id = %run_id, "manual run started over HTTP");
             (StatusCode::ACCEPTED, Json(serde_json::json!({ "run_id": run_id, "status": "running" }))).into_response()
         }
-        Err(e @ ScheduleError::LockBusy { .. }) => error(StatusCode::CONFLICT, &e.to_string()),
-        Err(e @ ScheduleError::ShuttingDown) => error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
-        Err(e) => server_error("starting the run failed", &e.to_string()),
+        Err(Refused::Busy(e)) => error(StatusCode::CONFLICT, &e),
+        Err(Refused::ShuttingDown(e)) => error(StatusCode::SERVICE_UNAVAILABLE, &e),
+        Err(Refused::Failed(e)) => server_error("starting the run failed", &e),
     }
 }
 

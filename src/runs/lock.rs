@@ -7,8 +7,8 @@
 //! killed, which is logged (the stale entry is cleared by overwriting it). The file itself is never deleted:
 //! deleting a lock file while another process waits on it would let two processes hold "the" lock.
 //!
-//! Commands that change the lake or the warehouse outside a recorded run (`ingest`, `import`, `build`) take the
-//! same lock with [`RunLock::acquire`].
+//! Every run takes it, whatever it does (`run`, `ingest`, `import`, `build`), so no two of them ever write the
+//! lake or the warehouse at once.
 
 use std::fmt;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::ledger::Trigger;
-use super::ScheduleError;
+use super::RunsError;
+use crate::domain::run::Trigger;
 use crate::domain::DataDir;
 
 /// Who holds the lock (written inside the lock file).
@@ -73,14 +73,14 @@ pub struct RunLock {
 
 impl RunLock {
     /// Takes the lock for a CLI command, waiting up to `wait` for another holder to finish.
-    pub fn acquire(data_dir: &DataDir, wait: Duration) -> Result<RunLock, ScheduleError> {
+    pub fn acquire(data_dir: &DataDir, wait: Duration) -> Result<RunLock, RunsError> {
         RunLock::acquire_as(data_dir, wait, LockHolder::this_process(Trigger::Cli, "", None))
     }
 
-    /// Takes the lock as `holder`, waiting up to `wait`; fails with [`ScheduleError::LockBusy`] naming the holder.
-    pub fn acquire_as(data_dir: &DataDir, wait: Duration, holder: LockHolder) -> Result<RunLock, ScheduleError> {
+    /// Takes the lock as `holder`, waiting up to `wait`; fails with [`RunsError::LockBusy`] naming the holder.
+    pub fn acquire_as(data_dir: &DataDir, wait: Duration, holder: LockHolder) -> Result<RunLock, RunsError> {
         let path = data_dir.lock();
-        let io = |source| ScheduleError::Lock { path: path.clone(), source };
+        let io = |source| RunsError::Lock { path: path.clone(), source };
         std::fs::create_dir_all(data_dir.root()).map_err(io)?;
         let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
         let begun = Instant::now();
@@ -91,7 +91,7 @@ impl RunLock {
                     let waited = begun.elapsed();
                     if waited >= wait {
                         let holder = read_holder(&path).map_or_else(|| "holder unknown".to_string(), |h| h.to_string());
-                        return Err(ScheduleError::LockBusy { path, holder, waited_seconds: waited.as_secs() });
+                        return Err(RunsError::LockBusy { path, holder, waited_seconds: waited.as_secs() });
                     }
                     std::thread::sleep((wait - waited).min(Duration::from_millis(100)));
                 }
@@ -101,10 +101,10 @@ impl RunLock {
         let mut lock = RunLock { file, path, stale: None };
         lock.stale = lock.read_own();
         if let Some(prev) = &lock.stale {
-            tracing::warn!(stage = "schedule", path = %lock.path.display(), previous_pid = prev.pid,
+            tracing::warn!(stage = "runs", path = %lock.path.display(), previous_pid = prev.pid,
                 "cleared a stale run lock: the previous holder ({prev}) ended without releasing it (killed or crashed)");
         }
-        lock.write_holder(&holder).map_err(|source| ScheduleError::Lock { path: lock.path.clone(), source })?;
+        lock.write_holder(&holder).map_err(|source| RunsError::Lock { path: lock.path.clone(), source })?;
         Ok(lock)
     }
 
@@ -118,20 +118,20 @@ impl RunLock {
     }
 
     /// Rewrites the holder (e.g. once the run id is known).
-    pub fn set_holder(&mut self, holder: &LockHolder) -> Result<(), ScheduleError> {
-        self.write_holder(holder).map_err(|source| ScheduleError::Lock { path: self.path.clone(), source })
+    pub fn set_holder(&mut self, holder: &LockHolder) -> Result<(), RunsError> {
+        self.write_holder(holder).map_err(|source| RunsError::Lock { path: self.path.clone(), source })
     }
 
     /// Who holds the lock of `data_dir` right now, without taking it; `None` when nobody does.
     ///
     /// Probes with a shared lock, which fails while anyone (this process included, through another open file)
     /// holds the exclusive one; when the probe succeeds it is dropped at once.
-    pub fn current_holder(data_dir: &DataDir) -> Result<Option<LockHolder>, ScheduleError> {
+    pub fn current_holder(data_dir: &DataDir) -> Result<Option<LockHolder>, RunsError> {
         let path = data_dir.lock();
         let file = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(ScheduleError::Lock { path, source }),
+            Err(source) => return Err(RunsError::Lock { path, source }),
         };
         match file.try_lock_shared() {
             Ok(()) => Ok(None),
@@ -142,7 +142,7 @@ impl RunLock {
                 run_id: None,
                 command: "unknown".into(),
             }))),
-            Err(TryLockError::Error(source)) => Err(ScheduleError::Lock { path, source }),
+            Err(TryLockError::Error(source)) => Err(RunsError::Lock { path, source }),
         }
     }
 
@@ -167,7 +167,7 @@ impl Drop for RunLock {
     fn drop(&mut self) {
         // Empty the file before the lock goes, so a non-empty file on the next acquire means a killed holder.
         if let Err(e) = self.file.set_len(0) {
-            tracing::warn!(stage = "schedule", path = %self.path.display(), "could not clear the run lock file: {e}");
+            tracing::warn!(stage = "runs", path = %self.path.display(), "could not clear the run lock file: {e}");
         }
         let _ = self.file.unlock();
     }
