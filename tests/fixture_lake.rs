@@ -1,5 +1,5 @@
 //! A fixture writer for tests and the benchmark: lays SODA-shaped rows (new or old field names) down as a lake in
-//! the contract's layout (docs/ARCHITECTURE.md) — `lake/spd_crime/report_month=YYYY-MM/*.parquet` with the
+//! the contract's layout (docs/CONTRACTS.md) — `lake/spd_crime/report_month=YYYY-MM/*.parquet` with the
 //! contract's columns, and `lake/_manifest.json` — using DuckDB, as `crimewatch ingest` does. It applies the
 //! lake's placeholder rules, nothing more. Standalone (the benchmark includes this file by path).
 

@@ -171,7 +171,7 @@ pub fn lake_rows(lake: &Path) -> Vec<LakeRow> {
 }
 
 /// What the lake must hold for a source row, computed here from the row's JSON independently of crimewatch's
-/// parser: old names mapped by hand, placeholders nulled as docs/ARCHITECTURE.md says.
+/// parser: old names mapped by hand, placeholders nulled as docs/CONTRACTS.md says.
 pub fn expected(row: &Row, kind: &str) -> Option<LakeRow> {
     let get = |names: &[&str]| -> Option<String> {
         names.iter().find_map(|n| row.get(*n)).and_then(|v| v.as_str()).map(|s| s.trim().to_string())

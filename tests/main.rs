@@ -3,6 +3,7 @@
 mod cli;
 mod fixture_lake;
 mod ingest;
+mod layout;
 mod schedule;
 mod tempdir;
 mod warehouse;

@@ -2,7 +2,7 @@
 //! file from other tools, and row-for-row interop with `dbt build` on the same project.
 //!
 //! Lakes come from `fixture_lake::write`, a fixture writer that lays SODA-shaped rows down in the lake contract's
-//! layout (docs/ARCHITECTURE.md) with DuckDB, the way `crimewatch ingest` does.
+//! layout (docs/CONTRACTS.md) with DuckDB, the way `crimewatch ingest` does.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

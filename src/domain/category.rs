@@ -1,4 +1,4 @@
-//! The marts' closed vocabularies (the warehouse → web contract, docs/ARCHITECTURE.md "Marts"): SPD's offense
+//! The marts' closed vocabularies (the warehouse → web contract, docs/CONTRACTS.md "Marts"): SPD's offense
 //! category, the axis a month is counted on, and the area levels. Each value is spelled here once, in both the
 //! marts' form and the API's.
 

@@ -1,6 +1,6 @@
 //! One offense as the lake stores it: the lake's columns, in file order, and a row of typed values.
 //!
-//! This is the source → lake contract (docs/ARCHITECTURE.md, "Lake Parquet columns"): the source stage builds
+//! This is the source → lake contract (docs/CONTRACTS.md, "Lake Parquet columns"): the source stage builds
 //! these rows, the lake writes them to Parquet column by column, the warehouse reads the files.
 
 use chrono::NaiveDateTime;
@@ -14,7 +14,7 @@ pub enum ColumnKind {
     Double,
 }
 
-/// The lake Parquet columns, in file order (docs/ARCHITECTURE.md, "Lake Parquet columns").
+/// The lake Parquet columns, in file order (docs/CONTRACTS.md, "Lake Parquet columns").
 pub const COLUMNS: [(&str, ColumnKind); 24] = [
     ("report_number", ColumnKind::Text),
     ("offense_id", ColumnKind::Text),

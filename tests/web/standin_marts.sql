@@ -1,4 +1,4 @@
--- STAND-IN for the warehouse build (tests only): computes the marts of docs/ARCHITECTURE.md from the fixture's
+-- STAND-IN for the warehouse build (tests only): computes the marts of docs/CONTRACTS.md from the fixture's
 -- `raw` rows with plain SQL, so the web stage can be tested before (and independently of) pipeline::build.
 -- Expectations in tests/web are computed in Rust from the same rows, never from these tables.
 create schema marts;
