@@ -118,31 +118,7 @@ impl Filters {
                 )
             })?,
         };
-        let area = match (get("area_level").filter(|v| !v.is_empty()), get("area").filter(|v| !v.is_empty())) {
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(WebError::bad(
-                    "area",
-                    "parameter `area_level` needs `area` (the area's name, e.g. area_level=precinct&area=North)",
-                ))
-            }
-            (None, Some(_)) => {
-                return Err(WebError::bad(
-                    "area_level",
-                    format!("parameter `area` needs `area_level`, one of {}", AreaLevel::ALLOWED),
-                ))
-            }
-            (Some(level), Some(name)) => {
-                let level = parse_level("area_level", level)?;
-                if name.chars().count() > MAX_AREA_CHARS {
-                    return Err(WebError::bad(
-                        "area",
-                        format!("parameter `area` is longer than {MAX_AREA_CHARS} characters"),
-                    ));
-                }
-                Some((level, name.to_string()))
-            }
-        };
+        let area = parse_area(get("area_level"), get("area"))?;
         let format = match get("format") {
             None | Some("") | Some("json") => Format::Json,
             Some("csv") => Format::Csv,
@@ -151,6 +127,31 @@ impl Filters {
             }
         };
         Ok(Filters { from, to, axis, category, area, format })
+    }
+}
+
+/// `area_level` + `area`: both or neither.
+fn parse_area(level: Option<&str>, name: Option<&str>) -> Result<Option<(AreaLevel, String)>, WebError> {
+    match (level.filter(|v| !v.is_empty()), name.filter(|v| !v.is_empty())) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(WebError::bad(
+            "area",
+            "parameter `area_level` needs `area` (the area's name, e.g. area_level=precinct&area=North)",
+        )),
+        (None, Some(_)) => Err(WebError::bad(
+            "area_level",
+            format!("parameter `area` needs `area_level`, one of {}", AreaLevel::ALLOWED),
+        )),
+        (Some(level), Some(name)) => {
+            let level = parse_level("area_level", level)?;
+            if name.chars().count() > MAX_AREA_CHARS {
+                return Err(WebError::bad(
+                    "area",
+                    format!("parameter `area` is longer than {MAX_AREA_CHARS} characters"),
+                ));
+            }
+            Ok(Some((level, name.to_string())))
+        }
     }
 }
 
