@@ -137,8 +137,10 @@ fn write_lake_rows(lake: &Path, rows: impl Iterator<Item = LakeRow>, partial: &[
     let months: Vec<Value> = counts
         .iter()
         .map(|(month, rows)| {
+            let (sha256, bytes) = checksum(&lake.join(format!("spd_crime/report_month={month}/part-fixture0.parquet")));
             json!({
                 "month": month, "rows": rows, "quarantined": 0, "file": "part-fixture0.parquet",
+                "sha256": sha256, "bytes": bytes,
                 "fingerprint": {"count": rows, "max_updated_at": "2026-11-01T00:00:00.000", "content_sum": "0"},
                 "fetched_at": "2026-11-28T12:00:00Z", "partial": partial.contains(&month.as_str()), "source_kind": "soda"
             })
@@ -150,4 +152,12 @@ fn write_lake_rows(lake: &Path, rows: impl Iterator<Item = LakeRow>, partial: &[
     });
     std::fs::write(lake.join("_manifest.json"), serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
     n
+}
+
+/// A file's SHA-256 (hex) and size, as the manifest records them.
+fn checksum(path: &Path) -> (String, u64) {
+    use sha2::Digest as _;
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("fixture file {}: {e}", path.display()));
+    let hex = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    (hex, bytes.len() as u64)
 }

@@ -3,6 +3,7 @@
 mod cli;
 mod fixture_lake;
 mod ingest;
+mod lake_integrity;
 mod layout;
 mod schedule;
 mod tempdir;

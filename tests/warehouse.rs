@@ -206,7 +206,7 @@ mod samples {
 }
 
 /// The marts, computed in Rust from the lake rows by the rules schema.yml documents (not by the same SQL).
-mod expected {
+pub(crate) mod expected {
     use super::*;
     use crate::fixture_lake::{timestamp, LakeRow};
 
@@ -392,7 +392,11 @@ mod expected {
 }
 
 /// mart_category_trend equals the trend counted independently from the expected offenses.
-fn assert_trend_matches(conn: &duckdb::Connection, offenses: &BTreeMap<String, expected::Offense>, label: &str) {
+pub(crate) fn assert_trend_matches(
+    conn: &duckdb::Connection,
+    offenses: &BTreeMap<String, expected::Offense>,
+    label: &str,
+) {
     let trend = mart_counts(
         conn,
         "marts.mart_category_trend",
@@ -428,7 +432,7 @@ fn assert_counts_equal(table: &str, actual: &expected::Counts, expected: &expect
     assert_eq!(actual.len(), expected.len(), "{table} row count");
 }
 
-fn open_read_only(path: &Path) -> duckdb::Connection {
+pub(crate) fn open_read_only(path: &Path) -> duckdb::Connection {
     let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).unwrap();
     duckdb::Connection::open_with_flags(path, config).unwrap()
 }

@@ -1,17 +1,17 @@
 //! `crimewatch status`: per report month rows, source fingerprint, fetched-at, partial or complete; totals.
-//! Reads the manifest only (no repairs, no network).
+//! Reads the lake without changing it (no repairs, no network): the manifest, and the months on disk that it does
+//! not list — a killed first backfill leaves tens of months and no manifest yet, and they are shown as they are.
 
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use crimewatch::lake::Lake;
+use crimewatch::lake::{self, ManifestState, Survey, SurveyedMonth};
 
 use super::ingest::thousands;
 use super::Context;
 
 pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
-    let manifest = Lake::read_manifest(&ctx.settings.data_dir).context("cannot read the lake")?;
-    let Some(m) = manifest else {
+    let Some(s) = lake::survey(&ctx.settings.data_dir).context("cannot read the lake")? else {
         if ctx.json {
             println!("{}", serde_json::json!({ "lake": null, "months": [], "total_rows": 0 }));
         } else {
@@ -22,56 +22,110 @@ pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     };
-    let total_rows = m.total_rows();
-    let total_q: u64 = m.months.iter().map(|e| e.quarantined).sum();
-    let total_months = m.months.len();
     if ctx.json {
-        let v = serde_json::json!({
-            "lake": ctx.settings.data_dir.lake(),
-            "dataset": m.dataset,
-            "source": m.source,
-            "updated_at": m.updated_at,
-            "months": m.months,
-            "total_rows": total_rows,
-            "total_quarantined": total_q,
-            "total_months": total_months,
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(ExitCode::SUCCESS);
+        print_json(ctx, &s)?;
+    } else {
+        print_table(ctx, &s);
     }
-    println!(
-        "lake {} — dataset {} from {}, manifest updated {}",
-        ctx.settings.data_dir.lake().display(),
-        m.dataset,
-        m.source,
-        m.updated_at
-    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_json(ctx: &Context, s: &Survey) -> anyhow::Result<()> {
+    let months: Vec<serde_json::Value> = s
+        .months
+        .iter()
+        .map(|m| {
+            let mut v = serde_json::to_value(&m.entry).unwrap_or_default();
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("in_manifest".into(), m.listed.into());
+                obj.insert("file_present".into(), m.on_disk.into());
+            }
+            v
+        })
+        .collect();
+    let (state, error) = match &s.manifest {
+        ManifestState::Present => ("present", None),
+        ManifestState::Missing => ("missing", None),
+        ManifestState::Damaged(message) => ("damaged", Some(message.clone())),
+    };
+    let v = serde_json::json!({
+        "lake": ctx.settings.data_dir.lake(),
+        "manifest": state,
+        "manifest_error": error,
+        "dataset": s.dataset,
+        "source": s.source,
+        "updated_at": s.updated_at,
+        "months": months,
+        "total_rows": s.total_rows(),
+        "total_quarantined": s.months.iter().map(|m| m.entry.quarantined).sum::<u64>(),
+        "total_months": s.months.len(),
+        "months_not_in_manifest": s.unlisted(),
+    });
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(())
+}
+
+fn print_table(ctx: &Context, s: &Survey) {
+    let lake = ctx.settings.data_dir.lake();
+    let unlisted = s.unlisted();
+    match &s.manifest {
+        ManifestState::Present => println!(
+            "lake {} — dataset {} from {}, manifest updated {}",
+            lake.display(),
+            s.dataset.as_deref().unwrap_or("?"),
+            s.source.as_deref().unwrap_or("?"),
+            s.updated_at.as_deref().unwrap_or("?")
+        ),
+        ManifestState::Missing => println!(
+            "lake {} — no manifest yet: {unlisted} month(s) on disk from an interrupted first ingest",
+            lake.display()
+        ),
+        ManifestState::Damaged(message) => {
+            println!("lake {} — the manifest cannot be read ({message}); {unlisted} month(s) on disk", lake.display())
+        }
+    }
+    if unlisted > 0 {
+        println!(
+            "note: {unlisted} month(s) on disk are not in the manifest (marked `unlisted`); the next `crimewatch ingest` adopts those whose records verify and fetches the rest again"
+        );
+    }
     println!(
         "{:<8} {:>9} {:>5} {:<8} {:<6} {:<20} {:>9} {:<24} src offense-id sum",
         "month", "rows", "quar", "state", "from", "fetched_at", "src count", "src max(:updated_at)",
     );
-    for e in &m.months {
-        let (count, u, s) = match &e.fingerprint {
-            Some(f) => (
-                f.count.to_string(),
-                f.max_updated_at.clone().unwrap_or_else(|| "-".into()),
-                f.content_sum.clone().unwrap_or_else(|| "-".into()),
-            ),
-            None => ("?".into(), "(refetch pending)".into(), "-".into()),
-        };
-        println!(
-            "{:<8} {:>9} {:>5} {:<8} {:<6} {:<20} {:>9} {:<24} {}",
-            e.month.to_string(),
-            thousands(e.rows),
-            e.quarantined,
-            if e.partial { "partial" } else { "complete" },
-            e.source_kind.as_str(),
-            e.fetched_at,
-            count,
-            u,
-            s
-        );
+    for m in &s.months {
+        println!("{}", month_line(m));
     }
-    println!("total: {} rows in {} months ({} quarantined)", thousands(total_rows), m.months.len(), total_q);
-    Ok(ExitCode::SUCCESS)
+    let total_q: u64 = s.months.iter().map(|m| m.entry.quarantined).sum();
+    println!("total: {} rows in {} months ({} quarantined)", thousands(s.total_rows()), s.months.len(), total_q);
+}
+
+fn month_line(m: &SurveyedMonth) -> String {
+    let e = &m.entry;
+    let (count, u, sum) = match &e.fingerprint {
+        Some(f) => (
+            f.count.to_string(),
+            f.max_updated_at.clone().unwrap_or_else(|| "-".into()),
+            f.content_sum.clone().unwrap_or_else(|| "-".into()),
+        ),
+        None => ("?".into(), "(refetch pending)".into(), "-".into()),
+    };
+    let state = match (m.listed, m.on_disk, e.partial) {
+        (false, _, _) => "unlisted",
+        (true, false, _) => "missing",
+        (true, true, true) => "partial",
+        (true, true, false) => "complete",
+    };
+    format!(
+        "{:<8} {:>9} {:>5} {:<8} {:<6} {:<20} {:>9} {:<24} {}",
+        e.month.to_string(),
+        thousands(e.rows),
+        e.quarantined,
+        state,
+        e.source_kind.as_str(),
+        e.fetched_at,
+        count,
+        u,
+        sum
+    )
 }

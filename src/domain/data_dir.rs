@@ -3,9 +3,11 @@
 //!
 //! ```text
 //! DATA_DIR/
-//!   lake/spd_crime/report_month=YYYY-MM/part-<content-hash>.parquet   one file per month
+//!   lake/spd_crime/report_month=YYYY-MM/part-<sha256 prefix>.parquet  one file per month
 //!   lake/spd_crime/report_month=YYYY-MM/_quarantine.jsonl             rows that could not be parsed (optional)
-//!   lake/_manifest.json                                                per-month fingerprints
+//!   lake/spd_crime/report_month=YYYY-MM/_month.json                   the month's manifest entry, kept with it
+//!   lake/_manifest.json                                                per-month fingerprints and checksums
+//!   lake/_manifest.json.damaged                                        an unreadable manifest, set aside (optional)
 //!   lake/revisions/report_month=YYYY-MM/<replaced-at>/part-*.parquet   replaced (and deleted) versions
 //!   lake/_staging/                                                     months being written
 //!   lake/_quarantine_import.jsonl                                      import rows with no usable month (optional)
@@ -22,6 +24,10 @@ use super::Month;
 pub const MONTH_FOLDER_PREFIX: &str = "report_month=";
 /// A month's rows that could not be parsed, beside its Parquet file.
 pub const QUARANTINE_FILE: &str = "_quarantine.jsonl";
+/// A month's own record (its manifest entry: fingerprint, checksum, rows), written into the month folder in the
+/// same swap as its file, so a lost manifest can be rebuilt. Readers glob `*.parquet`; pyarrow and Spark also
+/// skip names starting with `_`.
+pub const MONTH_RECORD_FILE: &str = "_month.json";
 
 /// One data dir and the paths in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +67,11 @@ impl DataDir {
     /// The lake's manifest: per-month fingerprints and files, written after the files it names.
     pub fn lake_manifest(&self) -> PathBuf {
         self.lake().join("_manifest.json")
+    }
+
+    /// Where an unreadable manifest is kept after the lake rebuilt it from the month folders.
+    pub fn lake_manifest_damaged(&self) -> PathBuf {
+        self.lake().join("_manifest.json.damaged")
     }
 
     /// The table folder readers glob: `lake/spd_crime/*/*.parquet`.
@@ -111,6 +122,7 @@ mod tests {
         assert_eq!(d.ledger(), Path::new("/data/runs.jsonl"));
         assert_eq!(d.lock(), Path::new("/data/crimewatch.lock"));
         assert_eq!(d.lake_manifest(), Path::new("/data/lake/_manifest.json"));
+        assert_eq!(d.lake_manifest_damaged(), Path::new("/data/lake/_manifest.json.damaged"));
         assert_eq!(d.lake_month(m), Path::new("/data/lake/spd_crime/report_month=2024-03"));
         assert_eq!(d.lake_revisions_of(m), Path::new("/data/lake/revisions/report_month=2024-03"));
         assert_eq!(d.lake_staging(), Path::new("/data/lake/_staging"));

@@ -27,6 +27,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
     Ok(())
 }
 
+/// Writes `bytes` to `path` through a temp file beside it, without fsync: readers see the old file or the new
+/// one, but after a power cut the file may be the old one, empty, or gone (only for files that are checked
+/// before they are believed).
+pub fn replace_unsynced(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, bytes).map_err(LakeError::io("write", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(LakeError::io("rename into place", path))
+}
+
 pub fn rename(from: &Path, to: &Path) -> Result<(), LakeError> {
     std::fs::rename(from, to).map_err(LakeError::io("rename", from))
 }

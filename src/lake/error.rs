@@ -1,5 +1,7 @@
 use std::path::PathBuf;
 
+use super::verify::DamageList;
+
 /// Errors of the lake stage. The month files already in the lake stay as they were when one of these is raised.
 #[derive(Debug, thiserror::Error)]
 pub enum LakeError {
@@ -9,8 +11,20 @@ pub enum LakeError {
     #[error("DuckDB could not {action}: {message}")]
     DuckDb { action: String, message: String },
 
-    #[error("{path} is not a valid lake manifest: {message}\n  restore it, or move the lake folder away and run `crimewatch ingest` again to rebuild it")]
+    #[error("{path} is not a valid lake manifest: {message}\n  the next `crimewatch ingest` rebuilds it from the month folders")]
     Manifest { path: PathBuf, message: String },
+
+    /// Before a build: the manifest cannot be read.
+    #[error("{path} is damaged ({message}), so nothing was built or published\n  run `crimewatch ingest`: it rebuilds the manifest from the month folders (no --full needed), then `crimewatch build`")]
+    ManifestDamaged { path: PathBuf, message: String },
+
+    /// Before a build: month files but no manifest (an interrupted first ingest).
+    #[error("the lake has {months_on_disk} month file(s) but no {path} (an interrupted first ingest), so nothing was built or published\n  run `crimewatch ingest`: it adopts the months already on disk and fetches the rest, then `crimewatch build`")]
+    NoManifest { path: PathBuf, months_on_disk: usize },
+
+    /// Before a build: month files that do not match the manifest.
+    #[error("the lake's files do not match its manifest, so nothing was built or published:{damage}\n  run `crimewatch ingest`: it fetches these months again (no --full needed), then `crimewatch build`")]
+    Damaged { damage: DamageList },
 
     #[error("the lake in {path} mirrors dataset {lake_dataset}, not {dataset}\n  use another --data-dir for another dataset (or --dataset {lake_dataset})")]
     DatasetMismatch { path: PathBuf, lake_dataset: String, dataset: String },

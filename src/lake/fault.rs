@@ -2,13 +2,24 @@
 //! `CRIMEWATCH_FAULT_ABORT_AFTER` names a step of a month swap, the process aborts (as a kill would) right
 //! after that step. Steps, in order: `staged` (new month file written and fsync'd outside the lake), `swapped`
 //! (new month folder exchanged into the lake), `revision_kept` (old version moved to revisions),
-//! `manifest_written`. Unset in normal use; it changes nothing else.
+//! `manifest_written`. `STEP#N` aborts the N-th time the step is reached instead of the first (e.g. `swapped#5`:
+//! a backfill killed with five months swapped in). Unset in normal use; it changes nothing else.
+
+use std::sync::atomic::{AtomicU32, Ordering};
 
 pub const FAULT_ENV: &str = "CRIMEWATCH_FAULT_ABORT_AFTER";
 
+/// How many checkpoints of the step named in the variable were reached.
+static REACHED: AtomicU32 = AtomicU32::new(0);
+
 pub fn checkpoint(step: &str) {
-    if std::env::var(FAULT_ENV).is_ok_and(|v| v == step) {
-        eprintln!("crimewatch: fault injection ({FAULT_ENV}={step}): aborting now");
+    let Ok(v) = std::env::var(FAULT_ENV) else { return };
+    let (name, nth) = match v.split_once('#') {
+        Some((name, n)) => (name, n.parse::<u32>().unwrap_or(1)),
+        None => (v.as_str(), 1),
+    };
+    if name == step && REACHED.fetch_add(1, Ordering::SeqCst) + 1 == nth {
+        eprintln!("crimewatch: fault injection ({FAULT_ENV}={v}): aborting now");
         std::process::abort();
     }
 }

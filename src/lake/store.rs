@@ -1,19 +1,22 @@
 //! The lake on disk: month folders, the staging area, revisions, and the swap that replaces a month.
 //!
 //! A month moves through two states. [`StagedMonth`]: its Parquet file (and quarantine file) written and fsync'd
-//! in `lake/_staging/`, outside what readers glob. [`Lake::commit`] then makes it current: the staged folder is
-//! exchanged with the month's folder in one `renameat2(RENAME_EXCHANGE)` (readers see the old month or the new,
-//! never neither, never both), the old version moves to `lake/revisions/report_month=YYYY-MM/<replaced-at>/`,
-//! and the manifest is rewritten last. [`Lake::open`] finishes or cleans up whatever a killed run left, so the
-//! next run starts from a consistent lake.
+//! in `lake/_staging/`, outside what readers glob, its SHA-256 taken. [`Lake::commit`] then makes it current: the
+//! month's record (`_month.json`) joins the staged folder, which is exchanged with the month's folder in one
+//! `renameat2(RENAME_EXCHANGE)` (readers see the old month or the new, never neither, never both), the old version
+//! moves to `lake/revisions/report_month=YYYY-MM/<replaced-at>/`, and the manifest is rewritten last.
+//! [`Lake::open`] finishes or cleans up whatever a killed run left and verifies every file (see `recover`), so
+//! the next run starts from a consistent lake it has checked.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::checksum::{self, FileDigest};
 use super::durable::{self, fsync_dir, fsync_file};
 use super::fault::checkpoint;
-use super::manifest::{now_utc, Manifest, MonthEntry};
-use super::writer::{content_hash, count_parquet_rows, StagingTable};
+use super::manifest::{now_utc, Manifest, MonthEntry, MonthRecord};
+use super::writer::StagingTable;
 use super::{LakeConfig, LakeError};
 use crate::domain::data_dir::{month_folder, MONTH_FOLDER_PREFIX, QUARANTINE_FILE};
 use crate::domain::{DataDir, Fingerprint, Month, SourceKind};
@@ -26,6 +29,8 @@ pub struct StagedMonth {
     pub file: String,
     pub rows: u64,
     pub quarantined: u64,
+    /// The staged file's SHA-256 and size, taken right after it was written and fsync'd.
+    pub digest: FileDigest,
 }
 
 /// What a commit did to the month.
@@ -35,8 +40,11 @@ pub enum Committed {
     Added,
     /// The month's content changed; the old version is under revisions.
     Replaced,
-    /// Byte-identical content: the file was kept, only the manifest entry changed.
+    /// Byte-identical content, and the file in the lake verified: kept, only the manifest entry changed.
     Same,
+    /// The month's file in the lake did not verify (garbled, truncated or gone): replaced by the new download;
+    /// the damaged file is kept under revisions with a `-damaged` suffix.
+    Repaired,
 }
 
 /// One quarantined row.
@@ -51,18 +59,20 @@ pub struct QuarantineLine {
 
 /// The open lake.
 pub struct Lake {
-    dir: DataDir,
-    config: LakeConfig,
-    manifest: Manifest,
+    pub(super) dir: DataDir,
+    pub(super) config: LakeConfig,
+    pub(super) manifest: Manifest,
     /// What [`Lake::open`] repaired, in words, for the run summary.
     pub recovered: Vec<String>,
     /// Commits leave the manifest write to one [`Lake::save_manifest`] at the end (see [`Lake::defer_manifest`]).
     deferred: bool,
+    /// Months whose file failed verification when the lake was opened; committing one is a repair.
+    pub(super) damaged: BTreeSet<Month>,
 }
 
 static STAGE_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, LakeError> {
+pub(super) fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, LakeError> {
     let mut out = Vec::new();
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
@@ -76,15 +86,15 @@ fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, LakeError> {
     Ok(out)
 }
 
-fn file_name(p: &Path) -> String {
+pub(super) fn file_name(p: &Path) -> String {
     p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-fn is_part_file(name: &str) -> bool {
+pub(super) fn is_part_file(name: &str) -> bool {
     name.starts_with("part-") && name.ends_with(".parquet")
 }
 
-fn remove_dir_all(p: &Path) -> Result<(), LakeError> {
+pub(super) fn remove_dir_all(p: &Path) -> Result<(), LakeError> {
     match std::fs::remove_dir_all(p) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -93,31 +103,51 @@ fn remove_dir_all(p: &Path) -> Result<(), LakeError> {
 }
 
 /// Parses `report_month=YYYY-MM` (optionally followed by `.suffix`).
-fn parse_month_folder(name: &str) -> Option<Month> {
+pub(super) fn parse_month_folder(name: &str) -> Option<Month> {
     let rest = name.strip_prefix(MONTH_FOLDER_PREFIX)?;
     Month::parse(rest.get(..7)?).ok().filter(|_| rest.len() == 7 || rest.as_bytes()[7] == b'.')
 }
 
 impl Lake {
-    /// Opens (creating if needed) the lake under `data_dir`, and repairs what an interrupted run left.
+    /// Opens (creating if needed) the lake under `data_dir`, repairs what an interrupted run left, rebuilds a
+    /// missing or damaged manifest from the month folders, and verifies every month file against it.
     pub fn open(data_dir: &DataDir, config: &LakeConfig, dataset: &str, source: &str) -> Result<Lake, LakeError> {
+        let started = std::time::Instant::now();
         for d in [data_dir.lake_table(), data_dir.lake_staging(), data_dir.lake_revisions()] {
             std::fs::create_dir_all(&d).map_err(LakeError::io("create", &d))?;
         }
-        let manifest = match Manifest::load(&data_dir.lake_manifest())? {
-            Some(m) if m.dataset != dataset && !m.months.is_empty() => {
+        let (manifest, rebuild) = match Manifest::load(&data_dir.lake_manifest()) {
+            Ok(Some(m)) if m.dataset != dataset && !m.months.is_empty() => {
                 return Err(LakeError::DatasetMismatch {
                     path: data_dir.lake(),
                     lake_dataset: m.dataset,
                     dataset: dataset.into(),
                 })
             }
-            Some(m) => m,
-            None => Manifest::empty(dataset, source),
+            Ok(Some(m)) => (m, None),
+            Ok(None) => (Manifest::empty(dataset, source), Some(super::recover::Rebuild::Missing)),
+            Err(LakeError::Manifest { message, .. }) => {
+                (Manifest::empty(dataset, source), Some(super::recover::Rebuild::Damaged(message)))
+            }
+            Err(e) => return Err(e),
         };
-        let dir = data_dir.clone();
-        let mut lake = Lake { dir, config: config.clone(), manifest, recovered: Vec::new(), deferred: false };
-        lake.recover()?;
+        let mut lake = Lake {
+            dir: data_dir.clone(),
+            config: config.clone(),
+            manifest,
+            recovered: Vec::new(),
+            deferred: false,
+            damaged: BTreeSet::new(),
+        };
+        lake.recover(rebuild)?;
+        tracing::info!(
+            stage = "lake",
+            months = lake.manifest.months.len(),
+            damaged = lake.damaged.len(),
+            bytes = lake.manifest.months.iter().filter_map(|e| e.bytes).sum::<u64>(),
+            ms = started.elapsed().as_millis() as u64,
+            "lake opened and verified"
+        );
         Ok(lake)
     }
 
@@ -139,7 +169,7 @@ impl Lake {
         self.dir.lake_month(m)
     }
 
-    fn staging(&self) -> PathBuf {
+    pub(super) fn staging(&self) -> PathBuf {
         self.dir.lake_staging()
     }
 
@@ -150,9 +180,14 @@ impl Lake {
         self.manifest.source_fields = fields;
     }
 
-    /// Replaces a manifest entry (saved with the next manifest write).
-    pub fn upsert_entry(&mut self, entry: MonthEntry) {
+    /// Replaces a manifest entry (saved with the next manifest write), and the month's own record with it.
+    pub fn upsert_entry(&mut self, entry: MonthEntry) -> Result<(), LakeError> {
+        let dir = self.month_dir(entry.month);
+        if dir.join(&entry.file).is_file() {
+            MonthRecord::write_unsynced(&dir, &self.manifest.dataset, &entry)?;
+        }
         self.manifest.upsert(entry);
+        Ok(())
     }
 
     pub fn save_manifest(&mut self) -> Result<(), LakeError> {
@@ -165,7 +200,8 @@ impl Lake {
     }
 
     /// Many months committed in one run: write the manifest once, at the end, instead of after each month.
-    /// Safe because [`Lake::open`] treats a month whose file is not the manifest's as "fetch again".
+    /// Safe because [`Lake::open`] adopts a month whose file is not the manifest's only when the month's own
+    /// record vouches for it (checksum verified), and otherwise fetches it again.
     pub fn defer_manifest(&mut self, deferred: bool) {
         self.deferred = deferred;
     }
@@ -176,116 +212,6 @@ impl Lake {
         } else {
             self.save_manifest()
         }
-    }
-
-    /// Finishes or cleans up after a killed run. Leftovers in `_staging` are either staged months that were
-    /// never swapped in (discarded) or old versions swapped out before they reached `revisions` (kept there).
-    /// A month folder whose file is not the manifest's (swapped in, manifest not yet written) keeps its
-    /// file and loses its fingerprint, so the next ingest fetches it again.
-    fn recover(&mut self) -> Result<(), LakeError> {
-        self.recover_staging()?;
-        let mut changed = false;
-        let mut seen = Vec::new();
-        for dir in list_dir(&self.dir.lake_table())? {
-            let name = file_name(&dir);
-            let Some(m) = parse_month_folder(&name).filter(|_| dir.is_dir() && !name.contains('.')) else {
-                // Not a month folder of ours (e.g. a half-renamed one): readers must not see it.
-                if dir.is_dir() && name.starts_with(MONTH_FOLDER_PREFIX) {
-                    remove_dir_all(&dir)?;
-                    self.recovered.push(format!("removed stray folder {name}"));
-                }
-                continue;
-            };
-            seen.push(m);
-            changed |= self.recover_month(m, &dir)?;
-        }
-        let gone: Vec<Month> = self.manifest.months.iter().map(|e| e.month).filter(|m| !seen.contains(m)).collect();
-        for m in gone {
-            self.manifest.remove(m);
-            changed = true;
-            self.recovered.push(format!("{m}: listed in the manifest but its folder is gone (an interrupted delete)"));
-        }
-        if changed {
-            self.save_manifest()?;
-        }
-        Ok(())
-    }
-
-    /// Empties `_staging`: a month's version swapped out but not yet moved to revisions is kept there; the rest
-    /// (staged months never swapped in, scratch folders) goes.
-    fn recover_staging(&mut self) -> Result<(), LakeError> {
-        for p in list_dir(&self.staging())? {
-            let name = file_name(&p);
-            if let (true, Some(m)) = (p.is_dir(), parse_month_folder(&name)) {
-                let current = self.manifest.get(m).map(|e| e.file.clone());
-                let in_lake = self.month_dir(m);
-                for f in list_dir(&p)? {
-                    let fname = file_name(&f);
-                    let was_current = current.as_deref() == Some(fname.as_str());
-                    if is_part_file(&fname) && was_current && !in_lake.join(&fname).exists() {
-                        self.keep_revision(m, &f)?;
-                        self.recovered
-                            .push(format!("{m}: kept the version replaced by an interrupted run under revisions/"));
-                    }
-                }
-            }
-            if p.is_dir() {
-                remove_dir_all(&p)?;
-            } else {
-                std::fs::remove_file(&p).map_err(LakeError::io("remove", &p))?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Leaves one month folder with exactly one part file, the manifest's if it is there; returns whether the
-    /// manifest changed.
-    fn recover_month(&mut self, m: Month, dir: &Path) -> Result<bool, LakeError> {
-        let mut parts = Vec::new();
-        for f in list_dir(dir)? {
-            let fname = file_name(&f);
-            if is_part_file(&fname) {
-                parts.push(f);
-            } else if fname != QUARANTINE_FILE {
-                std::fs::remove_file(&f).map_err(LakeError::io("remove", &f))?;
-                self.recovered.push(format!("{m}: removed stray file {fname}"));
-            }
-        }
-        let entry = self.manifest.get(m).cloned();
-        let current = entry.as_ref().map(|e| e.file.clone());
-        if parts.is_empty() {
-            remove_dir_all(dir)?;
-            self.recovered.push(format!("{m}: removed a month folder without data"));
-            return Ok(self.manifest.remove(m).is_some());
-        }
-        // Keep the manifest's file if present, else the newest; anything else goes to revisions.
-        let keep = parts
-            .iter()
-            .find(|p| current.as_deref() == Some(file_name(p).as_str()))
-            .cloned()
-            .or_else(|| parts.iter().max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok()).cloned());
-        let Some(keep) = keep else { return Ok(false) };
-        for p in parts.iter().filter(|p| **p != keep) {
-            self.keep_revision(m, p)?;
-            self.recovered.push(format!("{m}: moved stray file {} to revisions/", file_name(p)));
-        }
-        let keep_name = file_name(&keep);
-        if current.as_deref() == Some(keep_name.as_str()) {
-            return Ok(false);
-        }
-        // Swapped in, manifest not yet written: keep the file, forget the fingerprint so it is fetched again.
-        self.manifest.upsert(MonthEntry {
-            month: m,
-            rows: count_parquet_rows(&keep)?,
-            quarantined: 0,
-            file: keep_name,
-            fingerprint: None,
-            fetched_at: now_utc(),
-            partial: entry.as_ref().is_some_and(|e| e.partial),
-            source_kind: entry.as_ref().map(|e| e.source_kind).unwrap_or(SourceKind::Soda),
-        });
-        self.recovered.push(format!("{m}: an interrupted run had swapped this month in; it will be fetched again"));
-        Ok(true)
     }
 
     /// A handle that stages months from any thread while the lake itself is not borrowed.
@@ -336,7 +262,8 @@ impl Stager {
         let tmp = dir.join("part.parquet.tmp");
         table.write_parquet(filter.then_some(month), &tmp)?;
         fsync_file(&tmp)?;
-        let file = format!("part-{}.parquet", content_hash(&tmp)?);
+        let digest = checksum::digest(&tmp)?;
+        let file = digest.part_file_name();
         durable::rename(&tmp, &dir.join(&file))?;
         if !quarantine.is_empty() {
             let mut text = String::new();
@@ -354,7 +281,7 @@ impl Stager {
         }
         fsync_dir(&dir)?;
         checkpoint("staged");
-        Ok(StagedMonth { month, dir, file, rows, quarantined: quarantine.len() as u64 })
+        Ok(StagedMonth { month, dir, file, rows, quarantined: quarantine.len() as u64, digest })
     }
 
     /// A private scratch folder for DuckDB to spill to (removed by the next [`Lake::open`]).
@@ -375,43 +302,64 @@ impl Lake {
         kind: SourceKind,
     ) -> Result<Committed, LakeError> {
         let m = staged.month;
+        let entry = MonthEntry {
+            month: m,
+            rows: staged.rows,
+            quarantined: staged.quarantined,
+            file: staged.file.clone(),
+            sha256: Some(staged.digest.sha256.clone()),
+            bytes: Some(staged.digest.bytes),
+            fingerprint,
+            fetched_at: now_utc(),
+            partial,
+            source_kind: kind,
+        };
         let target = self.month_dir(m);
+        let mut repair = self.damaged.remove(&m);
         let outcome = if target.exists() {
-            let same_file = target.join(&staged.file).exists();
+            // A file of the same name is kept only when its bytes are the staged file's: a garbled or truncated
+            // copy is replaced, never kept.
+            let same_name = target.join(&staged.file);
+            let intact = checksum::digest(&same_name).is_ok_and(|d| d == staged.digest);
+            repair |= same_name.exists() && !intact;
+            let listed = self.manifest.get(m).is_some_and(|e| e.file == staged.file);
             let q_old = std::fs::read(target.join(QUARANTINE_FILE)).ok();
             let q_new = std::fs::read(staged.dir.join(QUARANTINE_FILE)).ok();
-            if same_file && q_old == q_new && self.manifest.get(m).is_some_and(|e| e.file == staged.file) {
+            if intact && listed && !repair && q_old == q_new {
                 remove_dir_all(&staged.dir)?;
+                MonthRecord::write_unsynced(&target, &self.manifest.dataset, &entry)?;
                 Committed::Same
             } else {
-                self.swap_in(m, &staged.dir, &target)?;
-                Committed::Replaced
+                MonthRecord::write_unsynced(&staged.dir, &self.manifest.dataset, &entry)?;
+                self.swap_in(m, &staged.dir, &target, repair)?;
+                if repair {
+                    Committed::Repaired
+                } else {
+                    Committed::Replaced
+                }
             }
         } else {
+            MonthRecord::write_unsynced(&staged.dir, &self.manifest.dataset, &entry)?;
             let table = self.dir.lake_table();
             durable::rename(&staged.dir, &target)?;
             if !self.deferred {
                 fsync_dir(&table)?;
             }
             checkpoint("swapped");
-            Committed::Added
+            if repair {
+                Committed::Repaired
+            } else {
+                Committed::Added
+            }
         };
-        self.manifest.upsert(MonthEntry {
-            month: m,
-            rows: staged.rows,
-            quarantined: staged.quarantined,
-            file: staged.file,
-            fingerprint,
-            fetched_at: now_utc(),
-            partial,
-            source_kind: kind,
-        });
+        self.manifest.upsert(entry);
         self.save_unless_deferred()?;
         Ok(outcome)
     }
 
-    /// Exchanges the staged folder with the month's folder, then keeps the old version under revisions.
-    fn swap_in(&mut self, m: Month, staged: &Path, target: &Path) -> Result<(), LakeError> {
+    /// Exchanges the staged folder with the month's folder, then keeps the old version under revisions (marked
+    /// `-damaged` when it had failed verification).
+    fn swap_in(&mut self, m: Month, staged: &Path, target: &Path, old_damaged: bool) -> Result<(), LakeError> {
         let table = self.dir.lake_table();
         let old = if durable::exchange(staged, target)? {
             staged.to_path_buf()
@@ -429,7 +377,7 @@ impl Lake {
         checkpoint("swapped");
         for f in list_dir(&old)? {
             if is_part_file(&file_name(&f)) {
-                self.keep_revision(m, &f)?;
+                self.keep_revision(m, &f, old_damaged)?;
             }
         }
         remove_dir_all(&old)?;
@@ -440,6 +388,7 @@ impl Lake {
     /// Removes a month from the lake (the source no longer has it), keeping its last version under revisions.
     pub fn delete_month(&mut self, m: Month) -> Result<(), LakeError> {
         let target = self.month_dir(m);
+        let damaged = self.damaged.remove(&m);
         if target.exists() {
             let n = STAGE_COUNTER.fetch_add(1, Ordering::Relaxed);
             let out = self.staging().join(format!("{}.{}-{n}.deleted", month_folder(m), std::process::id()));
@@ -447,7 +396,7 @@ impl Lake {
             fsync_dir(&self.dir.lake_table())?;
             for f in list_dir(&out)? {
                 if is_part_file(&file_name(&f)) {
-                    self.keep_revision(m, &f)?;
+                    self.keep_revision(m, &f, damaged)?;
                 }
             }
             remove_dir_all(&out)?;
@@ -456,10 +405,13 @@ impl Lake {
         self.save_unless_deferred()
     }
 
-    /// Moves `file` to `revisions/report_month=M/<replaced-at>/`, then applies the retention.
-    fn keep_revision(&self, m: Month, file: &Path) -> Result<(), LakeError> {
+    /// Moves `file` to `revisions/report_month=M/<replaced-at>[-damaged]/`, then applies the retention.
+    pub(super) fn keep_revision(&self, m: Month, file: &Path, damaged: bool) -> Result<(), LakeError> {
         let base = self.dir.lake_revisions_of(m);
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ").to_string();
+        let mut stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ").to_string();
+        if damaged {
+            stamp.push_str("-damaged");
+        }
         let mut dir = base.join(&stamp);
         let mut i = 1;
         while dir.exists() {
@@ -483,6 +435,60 @@ impl Lake {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A staged month holding `bytes` (commit only moves and hashes files, so any bytes do).
+    fn staged(lake: &Lake, month: Month, bytes: &[u8]) -> StagedMonth {
+        let n = STAGE_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = lake.staging().join(format!("{}.test-{n}", month_folder(month)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = dir.join("part.tmp");
+        std::fs::write(&tmp, bytes).unwrap();
+        let digest = checksum::digest(&tmp).unwrap();
+        let file = digest.part_file_name();
+        std::fs::rename(&tmp, dir.join(&file)).unwrap();
+        StagedMonth { month, dir, file, rows: 1, quarantined: 0, digest }
+    }
+
+    #[test]
+    fn a_same_named_file_that_does_not_verify_is_replaced_on_commit_never_kept() {
+        let root = std::env::temp_dir().join(format!("crimewatch-store-same-name-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let dir = DataDir::new(&root);
+        let mut lake = Lake::open(&dir, &LakeConfig::default(), "tazs-3rd5", "http://127.0.0.1").unwrap();
+        let m = Month::parse("2024-02").unwrap();
+        let content = b"the month's bytes, as downloaded".repeat(100);
+        let first = staged(&lake, m, &content);
+        let file = dir.lake_month(m).join(&first.file);
+        assert_eq!(lake.commit(first, None, false, SourceKind::Soda).unwrap(), Committed::Added);
+
+        // Garbled in place, after the lake was opened: same name, same size, other bytes.
+        let mut garbled = std::fs::read(&file).unwrap();
+        for b in &mut garbled[1000..1500] {
+            *b = !*b;
+        }
+        std::fs::write(&file, &garbled).unwrap();
+        // The same content downloaded again has the same name: the commit must not keep the garbled copy.
+        assert_eq!(
+            lake.commit(staged(&lake, m, &content), None, false, SourceKind::Soda).unwrap(),
+            Committed::Repaired
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), content, "the verified download replaced the garbled file");
+        let kept: Vec<String> = list_dir(&dir.lake_revisions_of(m)).unwrap().iter().map(|p| file_name(p)).collect();
+        assert!(kept.len() == 1 && kept[0].ends_with("-damaged"), "{kept:?}");
+
+        // Truncated: replaced too. Intact: kept (only the entry is rewritten).
+        std::fs::write(&file, &content[..content.len() / 2]).unwrap();
+        assert_eq!(
+            lake.commit(staged(&lake, m, &content), None, false, SourceKind::Soda).unwrap(),
+            Committed::Repaired
+        );
+        assert_eq!(lake.commit(staged(&lake, m, &content), None, false, SourceKind::Soda).unwrap(), Committed::Same);
+        assert_eq!(std::fs::read(&file).unwrap(), content);
+        let entry = lake.manifest().get(m).unwrap();
+        assert_eq!(entry.sha256.as_deref(), Some(checksum::digest(&file).unwrap().sha256.as_str()));
+        assert_eq!(entry.bytes, Some(content.len() as u64));
+        let _ = std::fs::remove_dir_all(&root);
+    }
 
     #[test]
     fn month_folders_parse_with_and_without_suffix() {

@@ -1,11 +1,25 @@
-//! lake → warehouse.
+//! lake → warehouse: the lake's files are verified first, then the warehouse builds from them.
+
+use std::time::Instant;
 
 use super::{PipelineConfig, PipelineError, Progress};
+use crate::lake;
 use crate::warehouse::{self, BuildRequest, BuildSummary};
 
-/// Builds the warehouse from the lake into a candidate file, tests it, and publishes it only when every
-/// error-severity data test passes. Blocking (DuckDB); call from `spawn_blocking` in async code.
+/// Verifies every lake file against the manifest's checksums (a file that fails stops the build before anything
+/// is built: nothing is published), then builds the warehouse from the lake into a candidate file, tests it, and
+/// publishes it only when every error-severity data test passes. Blocking (DuckDB, hashing); call from
+/// `spawn_blocking` in async code. The run lock keeps ingests out between the check and the read.
 pub fn build(config: &PipelineConfig, progress: Progress) -> Result<BuildSummary, PipelineError> {
+    let started = Instant::now();
+    let verified = lake::verify_lake(&config.data_dir)?;
+    tracing::info!(
+        stage = "lake",
+        months = verified.months,
+        bytes = verified.bytes,
+        ms = started.elapsed().as_millis() as u64,
+        "lake files verified"
+    );
     let request = BuildRequest {
         data_dir: config.data_dir.clone(),
         config: config.warehouse.clone(),

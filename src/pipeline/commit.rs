@@ -17,6 +17,8 @@ pub struct CommitReport {
     pub changed: Vec<Month>,
     /// Fetched again, byte-identical: only the fingerprint moved.
     pub same_content: Vec<Month>,
+    /// Their file in the lake had failed verification; replaced by the new download.
+    pub repaired: Vec<Month>,
     pub deleted: Vec<Month>,
     pub rows_written: u64,
     pub rows_quarantined: u64,
@@ -34,8 +36,10 @@ pub fn commit(
     fields: Vec<String>,
 ) -> Result<CommitReport, PipelineError> {
     staged.sort_by_key(|s| s.month.month);
+    // A manifest rebuilt from the month folders does not know the source's columns yet: record them.
+    let fields_changed = lake.manifest().source_fields != fields;
     lake.set_source(&source.dataset, &source.socrata_url, fields);
-    let dirty = !staged.is_empty() || !plan.delete.is_empty() || !plan.reflag.is_empty();
+    let dirty = !staged.is_empty() || !plan.delete.is_empty() || !plan.reflag.is_empty() || fields_changed;
     let mut report = CommitReport::default();
     lake.defer_manifest(true);
     for s in staged {
@@ -48,6 +52,10 @@ pub fn commit(
             Committed::Added => report.added.push(m),
             Committed::Replaced => report.changed.push(m),
             Committed::Same => report.same_content.push(m),
+            Committed::Repaired => {
+                report.repaired.push(m);
+                report.notes.push(format!("{m}: its file had failed verification; fetched again and replaced"));
+            }
         }
         if outcome != Committed::Same {
             report.rows_written += rows;
@@ -62,7 +70,7 @@ pub fn commit(
     for m in &plan.reflag {
         if let Some(mut e) = lake.manifest().get(*m).cloned() {
             e.partial = e.month == current;
-            lake.upsert_entry(e);
+            lake.upsert_entry(e)?;
         }
     }
     if dirty {

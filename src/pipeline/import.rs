@@ -97,6 +97,7 @@ fn commit(lake: &mut Lake, read: Read, current: Month, summary: &mut IngestSumma
             Committed::Added => summary.months_added.push(*m),
             Committed::Replaced => summary.months_changed.push(*m),
             Committed::Same => summary.months_same_content.push(*m),
+            Committed::Repaired => summary.months_repaired.push(*m),
         }
         summary.months_fetched += 1;
         summary.rows_written += n;

@@ -106,6 +106,9 @@ pub struct IngestSummary {
     pub months_fetched: usize,
     /// Months fetched again whose content turned out byte-identical (only the fingerprint moved).
     pub months_same_content: Vec<Month>,
+    /// Months whose file in the lake had failed verification (garbled, truncated, gone), fetched again and
+    /// replaced.
+    pub months_repaired: Vec<Month>,
     /// The month still filling (marked partial in the manifest), when in range.
     pub partial_month: Option<Month>,
     /// Rows the source reports in range (sum of the fingerprint counts); `import`: data rows in the file.

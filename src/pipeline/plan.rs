@@ -7,9 +7,13 @@
 //! that keeps the count and the offense-id sum would go unseen — when it is among the most recent months. A
 //! month in range that the source no longer has is deleted. When every comparable month's `:updated_at` moved,
 //! the publisher replaced the whole dataset (republished), which the summary says plainly.
+//!
+//! A month the lake cannot vouch for — its file failed verification, or its fingerprint was lost with a record
+//! after a crash — has no stored fingerprint: it is fetched again whatever the range asked for ([`probe_range`]
+//! widens the source's fingerprints to cover it), and deleted if the source no longer has it.
 
 use crate::domain::{Fingerprint, Month, SourceKind};
-use crate::lake::Manifest;
+use crate::lake::{Manifest, MonthEntry};
 use crate::source::soql::AggregateLevel;
 use crate::source::Fingerprints;
 
@@ -24,6 +28,9 @@ pub enum Why {
     Recheck,
     /// `--full`.
     Forced,
+    /// The lake cannot vouch for its copy (the file failed verification, or its fingerprint was lost): fetched
+    /// again whatever the range asked for.
+    Unverified,
 }
 
 /// One month to download.
@@ -74,9 +81,22 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
-/// Decides what to fetch, delete and re-flag.
+/// The report months whose fingerprints an ingest asks the source for: `since..=until`, widened to every month
+/// the lake holds without a fingerprint, so that the run repairs those whatever range it was asked for.
+pub fn probe_range(manifest: &Manifest, since: Month, until: Month) -> (Month, Month) {
+    manifest
+        .months
+        .iter()
+        .filter(|e| e.fingerprint.is_none())
+        .fold((since, until), |(lo, hi), e| (lo.min(e.month), hi.max(e.month)))
+}
+
+/// Decides what to fetch, delete and re-flag. `fingerprints` covers [`probe_range`]; months outside
+/// `since..=until` count only when the lake cannot vouch for them.
 pub fn plan(input: PlanInput<'_>) -> Plan {
     let PlanInput { manifest, fingerprints: fps, since, until, current, .. } = input;
+    let (probed_since, probed_until) = probe_range(manifest, since, until);
+    let unverified = |e: &MonthEntry| e.fingerprint.is_none();
     let schema_changed = !manifest.source_fields.is_empty()
         && manifest.source_fields != input.source_fields
         && manifest.months.iter().any(|e| e.source_kind == SourceKind::Soda);
@@ -98,6 +118,9 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     let mut moved = 0usize;
     for (m, fp) in &fps.months {
         let stored = manifest.get(*m);
+        if !(since..=until).contains(m) && !stored.is_some_and(unverified) {
+            continue;
+        }
         if let Some((a, b)) = stored
             .and_then(|e| e.fingerprint.as_ref())
             .and_then(|old| old.max_updated_at.as_ref().zip(fp.max_updated_at.as_ref()))
@@ -107,6 +130,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         }
         let why = match stored {
             None => Some(Why::New),
+            Some(e) if unverified(e) => Some(Why::Unverified),
             Some(_) if input.full => Some(Why::Forced),
             Some(e) if e.source_kind == SourceKind::Csv || schema_changed => Some(Why::Changed),
             Some(e) if differs(e.fingerprint.as_ref(), fp) => Some(Why::Changed),
@@ -119,12 +143,11 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         }
     }
     out.dataset_replaced = out.comparable >= 2 && moved == out.comparable;
-    out.delete = manifest
-        .months
-        .iter()
-        .map(|e| e.month)
-        .filter(|m| (since..=until).contains(m) && !fps.months.contains_key(m))
-        .collect();
+    let asked = |e: &MonthEntry| {
+        (since..=until).contains(&e.month) || (unverified(e) && (probed_since..=probed_until).contains(&e.month))
+    };
+    out.delete =
+        manifest.months.iter().filter(|e| asked(e) && !fps.months.contains_key(&e.month)).map(|e| e.month).collect();
     let fetched = |m: &Month| out.fetch.iter().any(|f| f.month == *m) || out.delete.contains(m);
     out.reflag = manifest
         .months
@@ -161,7 +184,6 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::lake::MonthEntry;
 
     fn m(s: &str) -> Month {
         Month::parse(s).unwrap()
@@ -182,6 +204,8 @@ mod tests {
             rows: fingerprint.count,
             quarantined: 0,
             file: "part-0.parquet".into(),
+            sha256: None,
+            bytes: None,
             fingerprint: Some(fingerprint),
             fetched_at: "2026-11-01T00:00:00Z".into(),
             partial,
@@ -368,5 +392,53 @@ mod tests {
         let p = plan(PlanInput { current: m("2024-05"), until: m("2024-04"), ..input(&lake, &src) });
         assert_eq!(p.partial_month, None, "the current month is out of range");
         assert_eq!(p.reflag, [m("2024-03")]);
+    }
+
+    /// A month without a fingerprint (its file failed verification, or a crash lost its record).
+    fn unvouched(month: &str) -> MonthEntry {
+        MonthEntry { fingerprint: None, ..entry(month, full(5, "t1"), SourceKind::Soda, false) }
+    }
+
+    #[test]
+    fn a_month_the_lake_cannot_vouch_for_is_fetched_even_outside_the_range() {
+        let lake = manifest(vec![
+            unvouched("2015-06"),
+            entry("2015-07", full(5, "t1"), SourceKind::Soda, false),
+            entry("2024-01", full(5, "t1"), SourceKind::Soda, false),
+            unvouched("2024-02"),
+        ]);
+        assert_eq!(probe_range(&lake, m("2024-01"), m("2024-04")), (m("2015-06"), m("2024-04")));
+        // The source's fingerprints cover the widened range; 2015-07 is vouched for and outside the range.
+        let src = source(
+            AggregateLevel::Full,
+            &[
+                ("2015-06", full(5, "t1")),
+                ("2015-07", full(9, "t9")),
+                ("2024-01", full(5, "t1")),
+                ("2024-02", full(5, "t1")),
+            ],
+        );
+        let p = plan_of(&lake, &src);
+        let unverified = |s: &str| (s.to_string(), Why::Unverified);
+        assert_eq!(fetched(&p), [unverified("2015-06"), unverified("2024-02")]);
+        assert_eq!(p.unchanged, 1, "months outside the range are neither counted nor compared");
+        assert_eq!(p.comparable, 1);
+        assert!(p.delete.is_empty());
+        // Without one, the range is the one asked for.
+        let vouched = manifest(vec![entry("2015-07", full(5, "t1"), SourceKind::Soda, false)]);
+        assert_eq!(probe_range(&vouched, m("2024-01"), m("2024-04")), (m("2024-01"), m("2024-04")));
+    }
+
+    #[test]
+    fn a_month_the_lake_cannot_vouch_for_that_the_source_no_longer_has_is_deleted() {
+        let lake = manifest(vec![
+            unvouched("2015-06"),
+            entry("2015-07", full(5, "t1"), SourceKind::Soda, false),
+            entry("2024-01", full(5, "t1"), SourceKind::Soda, false),
+        ]);
+        let src = source(AggregateLevel::Full, &[("2024-01", full(5, "t1"))]);
+        let p = plan_of(&lake, &src);
+        assert_eq!(p.delete, [m("2015-06")], "2015-07 is outside the range asked for and vouched for: kept");
+        assert!(p.fetch.is_empty());
     }
 }

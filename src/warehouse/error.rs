@@ -66,7 +66,7 @@ pub enum WarehouseError {
     Render { file: String, message: String },
 
     /// DuckDB rejected a model's, seed's or test's SQL, or failed reading the lake.
-    #[error("building {node} failed: {source}\n  if the message names a lake file, the lake is damaged: run `crimewatch ingest --full`; otherwise the SQL of {node} needs fixing")]
+    #[error("building {node} failed: {source}\n  if the message names a lake file, that file is damaged: run `crimewatch ingest` (it fetches months whose files fail verification again); otherwise the SQL of {node} needs fixing")]
     Sql {
         node: String,
         #[source]
