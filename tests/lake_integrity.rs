@@ -2,19 +2,20 @@
 //! manifest before it is trusted — the build refuses a lake that does not verify, the next ingest (without
 //! `--full`, whatever its range) fetches such months again, and a commit never keeps a same-named file that does
 //! not verify. A truncated or garbled manifest is rebuilt from the months' own records; `status` shows what a
-//! killed first backfill left. Real binary, real files, the local SODA-compatible
+//! killed first backfill left; a full disk is named as such. Real binary, real files, the local SODA-compatible
 //! server; each damage is done to the bytes on disk, and the published marts are checked against the
 //! independent computation of `tests/warehouse.rs`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use serde_json::Value;
 use soda_testkit::generate::Schema;
 use soda_testkit::{RequestKind, Row, SodaServer};
 
 use crate::fixture_lake;
-use crate::ingest::{assert_lake_equals, expected_rows, gen, text, World, DATASET};
+use crate::ingest::{assert_lake_equals, expected_rows, gen, temp_dir, text, World, DATASET};
 use crate::warehouse::{assert_trend_matches, expected, open_read_only};
 
 const RANGE: [&str; 4] = ["--since", "2024-01", "--until", "2024-06"];
@@ -352,4 +353,66 @@ fn status_with_a_stale_manifest_shows_the_months_it_does_not_list() {
         "{}",
         text(&out)
     );
+}
+
+/// A real full file system: a small tmpfs mounted in a private mount namespace (`unshare`, as root or through
+/// an unprivileged user namespace), holding a data dir whose next warehouse cannot fit.
+#[test]
+fn a_build_on_a_full_disk_names_the_disk_not_the_sql() {
+    let rows = gen(48, "2024-01", "2024-03", 900, Schema::Nibrs);
+    let server = SodaServer::start(DATASET, rows);
+    let w = World::new("li-full", &server.url(), "");
+    w.ingest(&["--since", "2024-01", "--until", "2024-03"]);
+    build_ok(&w);
+    let used = dir_size(&w.data());
+    let mnt = temp_dir("li-full-mount");
+    let report = mnt.join("..").join(format!("{}-report", mnt.file_name().unwrap().to_string_lossy()));
+    // Room for the data dir as it is, not for a second warehouse file.
+    let size_kb = used / 1024 + 512;
+    let bin = env!("CARGO_BIN_EXE_crimewatch");
+    let script = format!(
+        r#"set -e
+mount -t tmpfs -o size={size_kb}k tmpfs "$MNT"
+cp -a "$DATA/." "$MNT/"
+before=$(sha256sum "$MNT/warehouse.duckdb" | cut -d' ' -f1)
+set +e
+"$BIN" --data-dir "$MNT" build > "$REPORT.out" 2> "$REPORT.err"
+echo $? > "$REPORT.code"
+after=$(sha256sum "$MNT/warehouse.duckdb" | cut -d' ' -f1)
+[ "$before" = "$after" ] && echo same > "$REPORT.published" || echo changed > "$REPORT.published"
+ls -a "$MNT" > "$REPORT.ls"
+"#
+    );
+    let out = Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c", &script])
+        .env("MNT", mnt.path())
+        .env("DATA", w.data())
+        .env("BIN", bin)
+        .env("REPORT", &report)
+        .env_remove("CRIMEWATCH_CONFIG")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "a tmpfs could not be set up:\n{}", text(&out));
+    let read = |ext: &str| std::fs::read_to_string(format!("{}.{ext}", report.display())).unwrap_or_default();
+    let (code, err, published, ls) = (read("code"), read("err"), read("published"), read("ls"));
+    for ext in ["out", "err", "code", "published", "ls"] {
+        let _ = std::fs::remove_file(format!("{}.{ext}", report.display()));
+    }
+    assert_ne!(code.trim(), "0", "the build cannot succeed on a full disk:\n{err}");
+    let mount = mnt.path().to_string_lossy();
+    assert!(err.contains(&format!("the disk holding {mount} ran out of space")), "{err}");
+    assert!(err.contains("Free space on that disk"), "{err}");
+    assert!(!err.contains("needs fixing"), "the SQL is not to blame:\n{err}");
+    assert_eq!(published.trim(), "same", "the published warehouse must be left as it was");
+    assert!(!ls.contains("candidate"), "the unfinished candidate must be removed: {ls}");
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        n += if p.is_dir() { dir_size(&p) } else { std::fs::metadata(&p).unwrap().len() };
+    }
+    n
 }

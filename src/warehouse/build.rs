@@ -69,8 +69,13 @@ impl BuildSummary {
     }
 }
 
-/// Builds, tests and publishes the warehouse. Blocking.
+/// Builds, tests and publishes the warehouse. Blocking. A disk that fills up mid-way is reported as such
+/// ([`WarehouseError::DiskFull`]), not as the SQL statement that happened to be running.
 pub fn build(req: &BuildRequest) -> Result<BuildSummary, WarehouseError> {
+    build_steps(req).map_err(|e| e.on_full_disk(&req.data_dir.warehouse()))
+}
+
+fn build_steps(req: &BuildRequest) -> Result<BuildSummary, WarehouseError> {
     let started = Instant::now();
     let lake_dir = check_lake(&req.data_dir)?;
     let warehouse = req.data_dir.warehouse();

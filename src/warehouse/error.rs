@@ -2,7 +2,7 @@
 //! machine) and what to do; none of them touches the published warehouse.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -94,6 +94,19 @@ pub enum WarehouseError {
         source: std::io::Error,
     },
 
+    /// The disk under the data dir filled up while the candidate was written: the machine's fault, not the SQL's.
+    #[error("the disk holding {dir} ran out of space during the build ({free} free once the unfinished file was removed): {detail}\n  nothing was published; the warehouse there is unchanged. Free space on that disk (a build writes a second warehouse file{size_hint}, plus DuckDB's spill files) or point --data-dir at a bigger disk, then run `crimewatch build` again")]
+    DiskFull {
+        /// The folder the candidate and its spill files are written to (the data dir).
+        dir: PathBuf,
+        /// Free space there after the failed candidate was removed, e.g. `312.0 KB`.
+        free: String,
+        /// The failing step's own words (DuckDB's or the OS's).
+        detail: String,
+        /// `, about as large as the published one (45.2 MB)` when there is one.
+        size_hint: String,
+    },
+
     /// DuckDB left a write-ahead log next to the closed candidate (the checkpoint did not complete).
     #[error("the candidate {path} still has a write-ahead log after closing; not publishing a file that depends on it (likely a bug; run build again)")]
     CandidateNotCheckpointed { path: PathBuf },
@@ -113,11 +126,66 @@ impl WarehouseError {
         WarehouseError::Sql { node: node.into(), source }
     }
 
+    /// Whether the disk filled up: DuckDB says "No space left on device", or a file step failed with ENOSPC.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            WarehouseError::Sql { source, .. } | WarehouseError::StorageVersion { source, .. } => {
+                source.to_string().contains("No space left on device")
+            }
+            WarehouseError::Io { source, .. } => {
+                source.raw_os_error() == Some(libc::ENOSPC) || source.kind() == std::io::ErrorKind::StorageFull
+            }
+            _ => false,
+        }
+    }
+
+    /// Turns a full-disk failure into [`WarehouseError::DiskFull`], naming the disk under `warehouse` (the
+    /// published file's folder, where candidates and spill files go); other errors pass unchanged.
+    pub(crate) fn on_full_disk(self, warehouse: &Path) -> WarehouseError {
+        if !self.is_disk_full() {
+            return self;
+        }
+        let dir = warehouse.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        let detail = match &self {
+            WarehouseError::Sql { node, source } => format!("building {node} failed: {source}"),
+            other => other.to_string().lines().next().unwrap_or_default().to_string(),
+        };
+        let size_hint = std::fs::metadata(warehouse)
+            .map(|m| format!(", about as large as the published one ({})", megabytes(m.len())))
+            .unwrap_or_default();
+        let free = free_bytes(&dir).map(megabytes).unwrap_or_else(|| "unknown".into());
+        WarehouseError::DiskFull { dir, free, detail, size_hint }
+    }
+
     /// The failed tests, when this is a data-test failure.
     pub fn failed_tests(&self) -> Option<&[FailedTest]> {
         match self {
             WarehouseError::DataTestsFailed { failures, .. } => Some(&failures.0),
             _ => None,
         }
+    }
+}
+
+/// Bytes free to an unprivileged writer on the file system holding `dir`.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c` is a valid NUL-terminated path; statvfs fills `st` when it returns 0.
+    if unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: statvfs returned 0, so `st` is initialised.
+    let st = unsafe { st.assume_init() };
+    // The field types differ between targets (u32 on some 32-bit ones); u64 on this one.
+    #[allow(clippy::unnecessary_cast)]
+    Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+}
+
+fn megabytes(bytes: u64) -> String {
+    if bytes < 1 << 20 {
+        format!("{:.1} KB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} MB", bytes as f64 / 1_048_576.0)
     }
 }
