@@ -95,7 +95,15 @@ fn garbled_and_truncated_month_files_stop_the_build_and_the_next_ingest_repairs_
     build_ok(&w);
     let published = std::fs::read(w.data().join("warehouse.duckdb")).unwrap();
 
+    // Garbled alone (same name, same size, other bytes): what DuckDB would make of it is not the point — the
+    // build must not read it at all.
     garble(&month_file(&w, "2024-03"));
+    let out = w.run(&["build"], &[]);
+    assert!(!out.status.success(), "a garbled month must not be built:\n{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("2024-03: ") && err.contains("(garbled)"), "{err}");
+    assert_eq!(std::fs::read(w.data().join("warehouse.duckdb")).unwrap(), published, "nothing may be published");
+
     truncate(&month_file(&w, "2024-05"));
     let out = w.run(&["build"], &[]);
     assert!(!out.status.success(), "a lake that does not verify must not be built:\n{}", text(&out));
