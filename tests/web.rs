@@ -9,6 +9,7 @@ mod browser;
 mod expect;
 mod fixture;
 mod http;
+mod quarantine;
 mod real;
 mod support;
 mod swap;

@@ -1,5 +1,6 @@
-//! `crimewatch status`: per report month rows, source fingerprint, fetched-at, partial or complete; totals.
-//! Reads the manifest only (no repairs, no network).
+//! `crimewatch status`: per report month rows, source fingerprint, fetched-at, partial or complete; totals, with
+//! the rows quarantined (the months' counts and the last import's rows without a month). Reads the manifest and
+//! the import's quarantine file only (no repairs, no network).
 
 use std::process::ExitCode;
 
@@ -23,7 +24,8 @@ pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     let total_rows = m.total_rows();
-    let total_q: u64 = m.months.iter().map(|e| e.quarantined).sum();
+    let import_q = import_quarantined(&ctx.settings.data_dir.lake_import_quarantine());
+    let total_q: u64 = m.months.iter().map(|e| e.quarantined).sum::<u64>() + import_q;
     let total_months = m.months.len();
     if ctx.json {
         let v = serde_json::json!({
@@ -34,6 +36,7 @@ pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
             "months": m.months,
             "total_rows": total_rows,
             "total_quarantined": total_q,
+            "import_quarantined": import_q,
             "total_months": total_months,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -72,6 +75,21 @@ pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
             s
         );
     }
-    println!("total: {} rows in {} months ({} quarantined)", thousands(total_rows), m.months.len(), total_q);
+    let import_note =
+        if import_q > 0 { format!(", {import_q} of them from an import with no month") } else { String::new() };
+    println!(
+        "total: {} rows in {} months ({} quarantined{import_note})",
+        thousands(total_rows),
+        m.months.len(),
+        thousands(total_q)
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Rows in `lake/_quarantine_import.jsonl` (non-blank lines, as `stg_lake__import_quarantine` counts them); 0
+/// when there is none.
+fn import_quarantined(path: &std::path::Path) -> u64 {
+    std::fs::read(path)
+        .map(|b| b.split(|c| *c == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).count() as u64)
+        .unwrap_or(0)
 }

@@ -61,6 +61,8 @@
     const marks = [];
     if (h.partial_months.length) marks.push(`<span class="mark partial" title="still filling: counts will grow">partial: ${h.partial_months.map(esc).join(", ")}</span>`);
     if (h.provisional_months.length) marks.push(`<span class="mark provisional" title="SPD still revising these months">provisional: ${h.provisional_months.map(esc).join(", ")}</span>`);
+    const q = h.quarantined_rows || 0;
+    if (q > 0) marks.push(`<span class="mark quarantined" data-testid="quarantined" title="rows the source sent that could not be read; \`crimewatch status\` counts them per month and the lake keeps each with its reason">${fmt(q)} ${q === 1 ? "row" : "rows"} could not be read</span>`);
     $("asof").innerHTML = `Data as of <b>${esc(when(h.built_at))}</b> <span class="muted">· source updated ${esc(when(h.source_max_updated_at))} · fetched ${esc(when(h.last_fetched_at))}</span> ${marks.join(" ")}`;
   }
 
