@@ -94,3 +94,31 @@ fn within(key: &'static str, value: u64, min: u64, max: u64, hint: &str) -> Resu
         Err(InvalidSetting::new(key, value, format!("must be between {min} and {max}; {hint}")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_limits_are_read_from_web_and_out_of_range_values_name_their_key() {
+        let text =
+            "max_connections = 64\nheader_read_timeout_seconds = 5\nidle_timeout_seconds = 30\nmax_body_bytes = 4096\n";
+        let config = toml::from_str::<WebSection>(text).unwrap().validate().unwrap();
+        assert_eq!(config.max_connections, 64);
+        assert_eq!(config.header_read_timeout, Duration::from_secs(5));
+        assert_eq!(config.idle_timeout, Duration::from_secs(30));
+        assert_eq!(config.max_body_bytes, 4096);
+        assert!(!config.allow_remote_trigger, "only the command line allows a remote trigger");
+        let defaults = WebConfig::default();
+        assert_eq!((defaults.max_connections, defaults.header_read_timeout), (512, Duration::from_secs(10)));
+        for (line, key) in [
+            ("max_connections = 0", "web.max_connections"),
+            ("header_read_timeout_seconds = 0", "web.header_read_timeout_seconds"),
+            ("idle_timeout_seconds = 0", "web.idle_timeout_seconds"),
+            ("max_body_bytes = 10", "web.max_body_bytes"),
+        ] {
+            let err = toml::from_str::<WebSection>(line).unwrap().validate().unwrap_err().to_string();
+            assert!(err.contains(key) && err.contains("must be between"), "{line}: {err}");
+        }
+    }
+}
