@@ -74,6 +74,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         addr: serve.and_then(|a| a.addr.clone()),
         cron: serve.and_then(|a| a.schedule.clone()),
         timezone: serve.and_then(|a| a.timezone.clone()),
+        allow_remote_trigger: serve.is_some_and(|a| a.allow_remote_trigger),
     };
     let settings = Settings::resolve(file, overrides).context("invalid configuration")?;
     let ctx = Context { settings, json: cli.json };

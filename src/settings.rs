@@ -98,6 +98,8 @@ pub struct Overrides {
     pub cron: Option<String>,
     /// `--timezone` of `serve`/`up`.
     pub timezone: Option<String>,
+    /// `--allow-remote-trigger` of `serve`/`up`.
+    pub allow_remote_trigger: bool,
 }
 
 impl Settings {
@@ -115,6 +117,7 @@ impl Settings {
         if let Some(addr) = &over.addr {
             web.addr = resolve_addr(addr)?;
         }
+        web.allow_remote_trigger = over.allow_remote_trigger;
         let mut schedule = file.schedule;
         let lock_wait = schedule.lock_wait();
         schedule.cron = over.cron.clone().unwrap_or(schedule.cron);

@@ -2,6 +2,7 @@
 
 mod cli;
 mod fixture_lake;
+mod hardening;
 mod ingest;
 mod lake_integrity;
 mod layout;

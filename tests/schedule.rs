@@ -45,7 +45,7 @@ fn small_rows(seed: u64) -> Vec<serde_json::Map<String, Value>> {
 }
 
 /// `crimewatch.toml` for tests: quick source failures, ingest from 2026-08, plus `extra`.
-fn write_config(dir: &Path, extra: &str) -> PathBuf {
+pub(crate) fn write_config(dir: &Path, extra: &str) -> PathBuf {
     let path = dir.join("crimewatch.toml");
     let text = format!(
         "[source]\nmax_attempts = 1\nbackoff_initial_ms = 10\ntimeout_seconds = 60\ndefault_since = \"2026-08\"\n{extra}\n"
@@ -63,7 +63,7 @@ fn settings_for(data_dir: &Path, url: &str) -> Settings {
     s
 }
 
-fn crimewatch(data_dir: &Path, url: &str, config: &Path) -> Command {
+pub(crate) fn crimewatch(data_dir: &Path, url: &str, config: &Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.arg("--data-dir").arg(data_dir).arg("--socrata-url").arg(url).arg("--config").arg(config);
     cmd.env_remove("CRIMEWATCH_ADMIN_TOKEN").env_remove("SODA_APP_TOKEN").env("RUST_LOG", "crimewatch=warn");
@@ -96,7 +96,7 @@ fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
 }
 
 /// The ledger's lines as JSON.
-fn ledger_lines(data_dir: &Path) -> Vec<Value> {
+pub(crate) fn ledger_lines(data_dir: &Path) -> Vec<Value> {
     std::fs::read_to_string(data_dir.join("runs.jsonl"))
         .unwrap_or_default()
         .lines()
@@ -105,21 +105,21 @@ fn ledger_lines(data_dir: &Path) -> Vec<Value> {
 }
 
 /// `crimewatch runs --json`, from a fresh process.
-fn runs_json(data_dir: &Path, config: &Path) -> Value {
+pub(crate) fn runs_json(data_dir: &Path, config: &Path) -> Value {
     let out = crimewatch(data_dir, "http://127.0.0.1:9", config).args(["--json", "runs"]).output().unwrap();
     assert!(out.status.success(), "runs failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// A spawned `serve`/`up` and the port it printed.
-struct Server {
+/// A spawned `serve`/`up` and the port it printed (its stderr goes where `cmd` says: inherited by default).
+pub(crate) struct Server {
     child: Child,
     port: u16,
 }
 
 impl Server {
-    fn spawn(mut cmd: Command) -> Server {
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    pub(crate) fn spawn(mut cmd: Command) -> Server {
+        let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -136,11 +136,11 @@ impl Server {
         Server { child, port }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    fn sigterm_and_wait(mut self) -> std::process::ExitStatus {
+    pub(crate) fn sigterm_and_wait(mut self) -> std::process::ExitStatus {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let begun = Instant::now();
         loop {
@@ -160,7 +160,7 @@ impl Drop for Server {
     }
 }
 
-async fn get_json(url: &str) -> Value {
+pub(crate) async fn get_json(url: &str) -> Value {
     let resp = reqwest::get(url).await.unwrap();
     assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
     serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap()
@@ -372,27 +372,27 @@ async fn trigger_endpoint_needs_the_admin_token() {
     assert!(resp.text().await.unwrap().contains("CRIMEWATCH_ADMIN_TOKEN"));
     drop(disabled);
 
-    let server = serve(Some("right-token-0123456789"));
+    let server = serve(Some("right-token-0123456789-abcdefghij"));
     let url = server.url("/api/runs");
     let resp = client.post(&url).send().await.unwrap();
     assert_eq!(resp.status(), 401, "no token");
-    let resp = client.post(&url).bearer_auth("wrong-token-0123456789").send().await.unwrap();
+    let resp = client.post(&url).bearer_auth("wrong-token-0123456789-abcdefghij").send().await.unwrap();
     assert_eq!(resp.status(), 401, "wrong token");
     assert_eq!(resp.headers()["www-authenticate"], "Bearer");
-    let resp = client.post(&url).bearer_auth("right-token-012345678").send().await.unwrap();
+    let resp = client.post(&url).bearer_auth("right-token-0123456789-abcdefghi").send().await.unwrap();
     assert_eq!(resp.status(), 401, "a prefix of the token");
     assert!(ledger_lines(&dir).is_empty(), "refused requests start nothing");
 
     // Right token while another run holds the lock: 409 naming it.
     let holder = LockHolder::this_process(Trigger::Cli, "run", None);
     let lock = RunLock::acquire_as(&data_dir(&dir), Duration::ZERO, holder).unwrap();
-    let resp = client.post(&url).bearer_auth("right-token-0123456789").send().await.unwrap();
+    let resp = client.post(&url).bearer_auth("right-token-0123456789-abcdefghij").send().await.unwrap();
     assert_eq!(resp.status(), 409);
     assert!(resp.text().await.unwrap().contains(&format!("pid {}", std::process::id())));
     drop(lock);
 
     // Right token: 202 with the run id, and the run shows up and succeeds.
-    let resp = client.post(&url).bearer_auth("right-token-0123456789").send().await.unwrap();
+    let resp = client.post(&url).bearer_auth("right-token-0123456789-abcdefghij").send().await.unwrap();
     assert_eq!(resp.status(), 202);
     let body: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
     let run_id = body["run_id"].as_str().unwrap().to_string();

@@ -39,6 +39,10 @@ pub struct ServeArgs {
     /// Serve only: no scheduled runs.
     #[arg(long)]
     pub no_schedule: bool,
+    /// Allow POST /api/runs (enabled by CRIMEWATCH_ADMIN_TOKEN) on an address other than loopback: only behind a
+    /// TLS proxy, since crimewatch speaks plain HTTP.
+    #[arg(long, env = "CRIMEWATCH_ALLOW_REMOTE_TRIGGER")]
+    pub allow_remote_trigger: bool,
 }
 
 #[derive(Debug, Args, Clone)]

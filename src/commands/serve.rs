@@ -13,6 +13,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use crimewatch::domain::run::{RunStatus, Trigger};
+use crimewatch::domain::Secret;
 use crimewatch::pipeline::{IngestOptions, Progress};
 use crimewatch::runs::{Ledger, RunRequest, RunService, RunsError, ScheduledTry, Work};
 use crimewatch::schedule::{self, Scheduler};
@@ -33,6 +34,9 @@ pub fn execute(ctx: &Context, args: &ServeArgs, up: bool) -> anyhow::Result<Exit
 }
 
 async fn serve(settings: Settings, keep: bool, up: bool) -> anyhow::Result<ExitCode> {
+    // Before anything else (`up`'s first run can take minutes): a trigger that would be exposed is refused now.
+    let admin_token = web::admin_token_from_env();
+    web::check_exposure(&settings.web, admin_token.as_ref()).context("refusing to start")?;
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(stop_on_signals(stop_tx.clone()));
     let service = RunService::new(settings.runs(), stop_rx.clone());
@@ -46,7 +50,7 @@ async fn serve(settings: Settings, keep: bool, up: bool) -> anyhow::Result<ExitC
     }
 
     let (next_tx, next_rx) = watch::channel(None);
-    let runs_api = runs_api(&service, &settings, next_rx);
+    let runs_api = runs_api(&service, &settings, next_rx, admin_token);
     let manual = if runs_api.admin_token.is_some() { "enabled" } else { "disabled (set CRIMEWATCH_ADMIN_TOKEN)" };
     let addr = settings.web.addr;
     let app = Application::build(&settings.web, &settings.data_dir, Some(runs_api))
@@ -88,7 +92,12 @@ async fn serve(settings: Settings, keep: bool, up: bool) -> anyhow::Result<ExitC
 }
 
 /// `/api/runs` over this process's runs: the ledger to read, and manual pipeline runs to start.
-fn runs_api(service: &RunService, settings: &Settings, next_run: watch::Receiver<Option<DateTime<Utc>>>) -> RunsApi {
+fn runs_api(
+    service: &RunService,
+    settings: &Settings,
+    next_run: watch::Receiver<Option<DateTime<Utc>>>,
+    admin_token: Option<Secret>,
+) -> RunsApi {
     let ledger = Ledger::new(&settings.data_dir);
     let starter = service.clone();
     RunsApi {
@@ -97,7 +106,7 @@ fn runs_api(service: &RunService, settings: &Settings, next_run: watch::Receiver
             let service = starter.clone();
             async move { service.start_in_background(Trigger::Manual).await.map_err(refused) }.boxed()
         }),
-        admin_token: web::admin_token_from_env(),
+        admin_token,
         schedule: settings.schedule.cron.expression().to_string(),
         timezone: settings.schedule.cron.timezone().name().to_string(),
         next_run,

@@ -1,6 +1,8 @@
-//! `crimewatch status`: per report month rows, source fingerprint, fetched-at, partial or complete; totals.
-//! Reads the lake without changing it (no repairs, no network): the manifest, and the months on disk that it does
-//! not list — a killed first backfill leaves tens of months and no manifest yet, and they are shown as they are.
+//! `crimewatch status`: per report month rows, source fingerprint, fetched-at, partial or complete; totals, with
+//! the rows quarantined (the months' counts and the last import's rows without a month). Reads the lake without
+//! changing it (no repairs, no network): the manifest, the import's quarantine file, and the months on disk that
+//! the manifest does not list — a killed first backfill leaves tens of months and no manifest yet, and they are
+//! shown as they are.
 
 use std::process::ExitCode;
 
@@ -31,6 +33,7 @@ pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
 }
 
 fn print_json(ctx: &Context, s: &Survey) -> anyhow::Result<()> {
+    let import_q = import_quarantined(&ctx.settings.data_dir.lake_import_quarantine());
     let months: Vec<serde_json::Value> = s
         .months
         .iter()
@@ -57,7 +60,8 @@ fn print_json(ctx: &Context, s: &Survey) -> anyhow::Result<()> {
         "updated_at": s.updated_at,
         "months": months,
         "total_rows": s.total_rows(),
-        "total_quarantined": s.months.iter().map(|m| m.entry.quarantined).sum::<u64>(),
+        "total_quarantined": s.months.iter().map(|m| m.entry.quarantined).sum::<u64>() + import_q,
+        "import_quarantined": import_q,
         "total_months": s.months.len(),
         "months_not_in_manifest": s.unlisted(),
     });
@@ -96,8 +100,16 @@ fn print_table(ctx: &Context, s: &Survey) {
     for m in &s.months {
         println!("{}", month_line(m));
     }
-    let total_q: u64 = s.months.iter().map(|m| m.entry.quarantined).sum();
-    println!("total: {} rows in {} months ({} quarantined)", thousands(s.total_rows()), s.months.len(), total_q);
+    let import_q = import_quarantined(&ctx.settings.data_dir.lake_import_quarantine());
+    let total_q: u64 = s.months.iter().map(|m| m.entry.quarantined).sum::<u64>() + import_q;
+    let import_note =
+        if import_q > 0 { format!(", {import_q} of them from an import with no month") } else { String::new() };
+    println!(
+        "total: {} rows in {} months ({} quarantined{import_note})",
+        thousands(s.total_rows()),
+        s.months.len(),
+        thousands(total_q)
+    );
 }
 
 fn month_line(m: &SurveyedMonth) -> String {
@@ -128,4 +140,12 @@ fn month_line(m: &SurveyedMonth) -> String {
         u,
         sum
     )
+}
+
+/// Rows in `lake/_quarantine_import.jsonl` (non-blank lines, as `stg_lake__import_quarantine` counts them); 0
+/// when there is none.
+fn import_quarantined(path: &std::path::Path) -> u64 {
+    std::fs::read(path)
+        .map(|b| b.split(|c| *c == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).count() as u64)
+        .unwrap_or(0)
 }

@@ -5,8 +5,13 @@
 //! `O_APPEND` (whole lines, never interleaved) and is synced before the run goes on. Readers fold the lines by
 //! `run_id` into [`RunSummary`]s; a `started` line without a `finished` one is `running` while its process still
 //! holds the run lock and `abandoned` otherwise (the process was killed). The file lives beside the warehouse,
-//! not inside it, so it survives warehouse swaps. A torn last line (power loss mid-write) is skipped with a
-//! warning. Lines written before a field existed read with its default (a run's `command` then is `run`).
+//! not inside it, so it survives warehouse swaps. Lines written before a field existed read with its default (a
+//! run's `command` then is `run`).
+//!
+//! The ledger must never stop the service that reads it: a power loss can tear a line anywhere, even inside a
+//! multi-byte character. So the file is read as bytes and decoded line by line; a line that is not UTF-8 or not
+//! a ledger record is skipped, and one warning names how many and which. An append after a torn last line
+//! first ends it, so the new record stays a line of its own.
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -205,23 +210,17 @@ impl Ledger {
         file.sync_data().map_err(err)
     }
 
-    /// Every line that parses, in file order (a missing file is an empty ledger).
+    /// Every line that parses, in file order (a missing file is an empty ledger). Bad lines are skipped and
+    /// warned about once per distinct set (the page asks for the runs every few seconds).
     fn lines(&self) -> Result<Vec<Line>, RunsError> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
+        let bytes = match std::fs::read(&self.path) {
+            Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(source) => return Err(RunsError::LedgerRead { path: self.path.clone(), source }),
         };
-        let mut lines = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            match serde_json::from_str::<Line>(line) {
-                Ok(l) => lines.push(l),
-                Err(e) => tracing::warn!(stage = "runs", path = %self.path.display(), line = i + 1,
-                    error_type = "ledger_line", "skipping an unreadable ledger line: {e}"),
-            }
+        let (lines, skipped) = decode(&bytes);
+        if !skipped.is_empty() {
+            warn_skipped(&self.path, &skipped);
         }
         Ok(lines)
     }
@@ -232,6 +231,41 @@ impl Ledger {
         let live = holder.and_then(|h| h.run_id);
         Ok(fold(self.lines()?, live.as_deref()))
     }
+}
+
+/// The records of a ledger file and the 1-based numbers of the lines skipped: not UTF-8, or not a record.
+fn decode(bytes: &[u8]) -> (Vec<Line>, Vec<usize>) {
+    let mut lines = Vec::new();
+    let mut skipped = Vec::new();
+    for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        // `from_slice` checks the UTF-8 itself: an invalid byte is an error of this line only.
+        match serde_json::from_slice::<Line>(raw) {
+            Ok(l) => lines.push(l),
+            Err(_) => skipped.push(i + 1),
+        }
+    }
+    (lines, skipped)
+}
+
+/// One warning naming the skipped lines, unless the same lines of the same file were warned about last time.
+fn warn_skipped(path: &Path, skipped: &[usize]) {
+    static LAST: std::sync::Mutex<Option<(PathBuf, Vec<usize>)>> = std::sync::Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if last.as_ref().is_some_and(|(p, s)| p == path && s == skipped) {
+        return;
+    }
+    *last = Some((path.to_path_buf(), skipped.to_vec()));
+    const SHOWN: usize = 10;
+    let mut numbers: Vec<String> = skipped.iter().take(SHOWN).map(usize::to_string).collect();
+    if skipped.len() > SHOWN {
+        numbers.push(format!("and {} more", skipped.len() - SHOWN));
+    }
+    tracing::warn!(stage = "runs", path = %path.display(), skipped = skipped.len(), error_type = "ledger_line",
+        "skipped {} unreadable line(s) of the run ledger (line {}): torn by a crash or damaged; the runs on them \
+         are not listed, the rest are", skipped.len(), numbers.join(", "));
 }
 
 /// Folds ledger lines into runs, newest first. `live_run` is the run id named by a currently held run lock:
@@ -337,6 +371,37 @@ mod tests {
         let runs = ledger.runs().unwrap();
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].status, RunStatus::Failed);
+        std::fs::remove_dir_all(dir.root()).ok();
+    }
+
+    #[test]
+    fn invalid_utf8_and_torn_lines_are_skipped_and_counted_and_the_next_append_stays_whole() {
+        let dir = temp_dir("bytes");
+        let ledger = Ledger::new(&dir);
+        let mut a = run("a", "2026-11-01T00:00:00Z", Trigger::Cli);
+        ledger.record_start(&a).unwrap();
+        a.finish(RunStatus::Succeeded, None);
+        ledger.record_end(&a).unwrap();
+        // A stray byte on a line of its own, a record with an invalid byte inside a string, and a torn last line
+        // that ends inside a multi-byte character (the first byte of "é"), as a power loss leaves it.
+        let mut f = std::fs::OpenOptions::new().append(true).open(ledger.path()).unwrap();
+        f.write_all(b"\xff\n").unwrap();
+        f.write_all(br#"{"event":"started","run_id":"b"#).unwrap();
+        f.write_all(b"\xe2").unwrap();
+        f.write_all(br#"","trigger":"cli","started_at":"2026-11-01T01:00:00Z","pid":1,"attempt":1}"#).unwrap();
+        f.write_all(b"\n{\"event\":\"finished\",\"run_id\":\"\xc3").unwrap();
+        drop(f);
+        let (lines, skipped) = decode(&std::fs::read(ledger.path()).unwrap());
+        assert_eq!((lines.len(), skipped), (2, vec![3, 4, 5]));
+        assert_eq!(ledger.runs().unwrap().len(), 1, "the bad lines cost no readable run");
+
+        let c = run("c", "2026-11-02T00:00:00Z", Trigger::Manual);
+        ledger.record_start(&c).unwrap();
+        let runs = ledger.runs().unwrap();
+        assert_eq!(runs.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(), ["c", "a"]);
+        let bytes = std::fs::read(ledger.path()).unwrap();
+        assert!(bytes.ends_with(b"}\n"), "the new record is a whole line");
+        assert_eq!(decode(&bytes).1, vec![3, 4, 5], "the torn line was ended, not glued to the new record");
         std::fs::remove_dir_all(dir.root()).ok();
     }
 

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
+use super::csv_body;
 use super::filters::{parse_level, Filters, Format};
 use super::published::{Cached, Generation, Published};
 use super::queries::{self, Range};
@@ -86,11 +87,7 @@ fn render<T: Serialize>(rows: &[T], format: Format) -> Result<Cached, WebError> 
             Ok(Cached { content_type: "application/json", body: Bytes::from(body) })
         }
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            for row in rows {
-                w.serialize(row).map_err(|e| WebError::Task(format!("CSV encoding: {e}")))?;
-            }
-            let body = w.into_inner().map_err(|e| WebError::Task(format!("CSV encoding: {e}")))?;
+            let body = csv_body::render(rows).map_err(|e| WebError::Task(format!("CSV encoding: {e}")))?;
             Ok(Cached { content_type: "text/csv; charset=utf-8", body: Bytes::from(body) })
         }
     }

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use super::trigger::{ADMIN_TOKEN_ENV, MIN_TOKEN_CHARS};
+
 /// Errors of the web stage. Request-level variants map to an HTTP status in [`WebError::status`]; the JSON body is
 /// always `{"error": "<message>"}`, and every message names the fix.
 #[derive(Debug, thiserror::Error)]
@@ -11,6 +13,19 @@ pub enum WebError {
     /// The listen address could not be bound (in use, not local, bad syntax).
     #[error("cannot listen on {addr}: {source}; pick a free address with --addr, e.g. 127.0.0.1:8081")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    /// `POST /api/runs` would be enabled with a token short enough to guess.
+    #[error(
+        "{ADMIN_TOKEN_ENV} is {chars} characters long; the run trigger needs at least {MIN_TOKEN_CHARS} so it cannot \
+         be guessed: set it to `openssl rand -hex 32`, or unset it to keep POST /api/runs disabled"
+    )]
+    WeakAdminToken { chars: usize },
+    /// `POST /api/runs` would be enabled on an address other than loopback, in plain HTTP.
+    #[error(
+        "{ADMIN_TOKEN_ENV} enables POST /api/runs, and {addr} is not a loopback address: crimewatch has no TLS of its \
+         own, so the token would cross the network readable. Put a TLS proxy in front and start with \
+         --allow-remote-trigger, or listen on 127.0.0.1, or unset {ADMIN_TOKEN_ENV}"
+    )]
+    RemoteTrigger { addr: SocketAddr },
     /// The HTTP server stopped with an I/O error.
     #[error("the web server stopped: {0}")]
     Serve(std::io::Error),
@@ -68,7 +83,10 @@ impl WebError {
                 "query `{query}` failed; the warehouse may be from another version — rebuild it with `crimewatch build` ({SEE_LOG})"
             ),
             WebError::Task(_) => "a query task failed (likely a bug; please report it with the server log)".to_string(),
-            WebError::Bind { .. } | WebError::Serve(_) => format!("the web server failed ({SEE_LOG})"),
+            WebError::Bind { .. }
+            | WebError::Serve(_)
+            | WebError::WeakAdminToken { .. }
+            | WebError::RemoteTrigger { .. } => format!("the web server failed ({SEE_LOG})"),
             WebError::BadParameter { .. } | WebError::NotFound { .. } => self.to_string(),
         }
     }
@@ -77,6 +95,8 @@ impl WebError {
         match self {
             WebError::Bind { .. } => "bind",
             WebError::Serve(_) => "serve",
+            WebError::WeakAdminToken { .. } => "weak_admin_token",
+            WebError::RemoteTrigger { .. } => "remote_trigger",
             WebError::BadParameter { .. } => "bad_parameter",
             WebError::NoWarehouse { .. } => "no_data",
             WebError::Stat { .. } => "stat",

@@ -3,24 +3,32 @@
 //! Requests are parsed into [`filters`] (closed enums), answered from the marts by [`queries`] (SQL in `sql/`,
 //! bound parameters only) through the current [`published`] generation — which follows the publisher's
 //! rename-over without a restart — and cached per generation. The page ([`assets`]) uses only this API.
-//! [`runs`] serves `/api/runs` from the functions the binary edge hands it.
+//! [`runs`] serves `/api/runs` from the functions the binary edge hands it, [`trigger`] guards its `POST`.
+//! [`startup`] binds and serves through [`connections`] (the accept loop's limits) and [`middleware`] (the
+//! layers every response passes); docs/security-and-failure-modes.md says what they protect against.
 
 mod api;
 mod assets;
 mod bounds;
 mod config;
+mod connections;
+mod csv_body;
 mod error;
 mod filters;
 mod geo;
 mod middleware;
 mod published;
 mod queries;
+mod redact;
 mod runs;
 mod startup;
+mod trigger;
 
 pub use api::AppState;
 pub use config::{WebConfig, WebSection};
 pub use error::WebError;
 pub use geo::polygon_for;
-pub use runs::{admin_token_from_env, ListRuns, Refused, RunsApi, RunsResponse, StartRun, ADMIN_TOKEN_ENV};
+pub use middleware::SECURITY_HEADERS;
+pub use runs::{ListRuns, Refused, RunsApi, RunsResponse, StartRun};
 pub use startup::{router, Application};
+pub use trigger::{admin_token_from_env, check_exposure, ADMIN_TOKEN_ENV, MIN_TOKEN_CHARS};

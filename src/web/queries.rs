@@ -276,6 +276,8 @@ pub struct Health {
     pub lake_rows: Option<i64>,
     pub fact_rows: Option<i64>,
     pub excluded_rows: Option<i64>,
+    /// Rows the source sent that could not be read (quarantined in the lake with their reasons).
+    pub quarantined_rows: Option<i64>,
     pub occurred: Option<MonthSpan>,
     pub reported: Option<MonthSpan>,
     pub partial_months: Vec<String>,
@@ -293,13 +295,13 @@ fn span(r: Option<(Month, Month)>) -> Option<MonthSpan> {
 }
 
 pub fn health(g: &Generation, bounds: &Bounds) -> Result<Health, WebError> {
-    type Meta = (Option<String>, Option<String>, Option<String>, Option<i64>, Option<i64>, Option<i64>);
+    type Meta = (Option<String>, Option<String>, Option<String>, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
     let meta: Meta = g.with_conn("meta", |c| {
         let mut stmt = c.prepare_cached(META_SQL)?;
         let mut rows = stmt.query([])?;
         match rows.next()? {
-            Some(r) => Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-            None => Ok((None, None, None, None, None, None)),
+            Some(r) => Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+            None => Ok((None, None, None, None, None, None, None)),
         }
     })?;
     let flagged: Vec<(String, bool, bool)> = g.with_conn("flagged_months", |c| {
@@ -316,6 +318,7 @@ pub fn health(g: &Generation, bounds: &Bounds) -> Result<Health, WebError> {
         lake_rows: meta.3,
         fact_rows: meta.4,
         excluded_rows: meta.5,
+        quarantined_rows: meta.6,
         occurred: span(bounds.occurred),
         reported: span(bounds.reported),
         partial_months: flagged.iter().filter(|m| m.1).map(|m| m.0.clone()).collect(),

@@ -1,7 +1,7 @@
 // Browser check of the dashboard: node check.mjs <base-url> <output-dir>
 // Exits non-zero with a message on the first failed expectation; prints "browser check: ok" at the end.
 import { launch } from "./chromium.mjs";
-import { apiAt, check, sum, waitReady, watchErrors } from "./lib.mjs";
+import { apiAt, check, fmt, sum, waitReady, watchErrors } from "./lib.mjs";
 
 const [base, outDir] = process.argv.slice(2);
 if (!base || !outDir) {
@@ -68,6 +68,9 @@ try {
   const asof = await page.textContent("[data-testid=asof]");
   for (const m of health.partial_months) check(asof.includes(m), `header lacks partial month ${m}: ${asof}`);
   check(asof.includes("provisional"), `header lacks provisional mark: ${asof}`);
+  // The rows that could not be read, as /api/health counts them (the stand-in warehouse has some).
+  check(health.quarantined_rows > 0, `no quarantined rows to show: ${JSON.stringify(health)}`);
+  check(asof.includes(`${fmt(health.quarantined_rows)} rows could not be read`), `header lacks the quarantined rows: ${asof}`);
   const initial = await checkAgainstApi(page, "initial");
   check(initial.drawn.partialPoints > 0, "partial months are not drawn distinctly");
   const unmatched = await page.textContent("[data-testid=unmatched]");

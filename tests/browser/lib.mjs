@@ -1,4 +1,5 @@
 // Helpers shared by the browser checks (check.mjs, a11y.mjs, phone.mjs, cache.mjs).
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
 export function check(cond, message) {
@@ -32,8 +33,11 @@ export async function waitReady(page, after) {
   return Number(await page.evaluate(() => document.body.dataset.renders));
 }
 
-// Collects console errors, page errors, failed requests and HTTP errors of `page` into `errors`.
+// Collects console errors, CSP violations, page errors, failed requests and HTTP errors of `page` into `errors`.
 export function watchErrors(page, errors) {
+  // A Content-Security-Policy violation (an inline style or script the page's policy refuses) is an error too.
+  page.addInitScript(() => document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} (${e.sourceFile || "page"}:${e.lineNumber})`)))
+    .catch((e) => errors.push(`addInitScript: ${e.message}`));
   page.on("console", (m) => { if (m.type() === "error") errors.push(`console: ${m.text()}`); });
   page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
   page.on("requestfailed", (r) => errors.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`));
@@ -41,10 +45,11 @@ export function watchErrors(page, errors) {
 }
 
 // Runs axe-core in the page (injected from node_modules by the test, never served by crimewatch) and returns
-// its violations; `where` names the page state in messages.
-const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+// its violations; `where` names the page state in messages. Injected through the DevTools protocol
+// (`evaluate`), not as a <script> element: the page's Content-Security-Policy rightly refuses inline scripts.
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 export async function axe(page, where) {
-  await page.addScriptTag({ path: AXE });
+  await page.evaluate(AXE);
   const violations = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ["violations"] })).violations
     .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length, target: v.nodes[0] && v.nodes[0].target.join(" ") })));
   return violations.map((v) => ({ where, ...v }));

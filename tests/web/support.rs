@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crimewatch::settings::Settings;
-use crimewatch::web::{Application, RunsApi};
+use crimewatch::web::{Application, RunsApi, WebConfig};
 use serde_json::Value;
 
 use super::fixture::{self, Offense};
@@ -45,12 +45,23 @@ impl Drop for TestApp {
 
 /// Publishes `rows` (when given) into a fresh data dir and serves it; `runs` as in `Application::build`.
 pub async fn spawn_app(name: &str, rows: Option<&[Offense]>, runs: Option<RunsApi>) -> TestApp {
+    spawn_app_with(name, rows, runs, |_| ()).await
+}
+
+/// [`spawn_app`] with the web settings changed by `configure` first (limits, timeouts).
+pub async fn spawn_app_with(
+    name: &str,
+    rows: Option<&[Offense]>,
+    runs: Option<RunsApi>,
+    configure: impl FnOnce(&mut WebConfig),
+) -> TestApp {
     let dir = TempDir::new(name);
     if let Some(rows) = rows {
         publish(rows, &dir.join("warehouse.duckdb")).await;
     }
     let mut settings = Settings::for_data_dir(dir.path(), "http://127.0.0.1:9");
     settings.web.addr = "127.0.0.1:0".parse().unwrap();
+    configure(&mut settings.web);
     let app = Application::build(&settings.web, &settings.data_dir, runs).await.expect("build app");
     let base = format!("http://127.0.0.1:{}", app.port());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

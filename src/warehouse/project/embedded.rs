@@ -48,6 +48,14 @@ pub(crate) const FILES: &[(&str, &str)] = &[
     ("models/staging/lake_manifest.sql", include_str!("../../../transform/models/staging/lake_manifest.sql")),
     ("models/staging/lake_manifest.yml", include_str!("../../../transform/models/staging/lake_manifest.yml")),
     (
+        "models/staging/stg_lake__import_quarantine.sql",
+        include_str!("../../../transform/models/staging/stg_lake__import_quarantine.sql"),
+    ),
+    (
+        "models/staging/stg_lake__import_quarantine.yml",
+        include_str!("../../../transform/models/staging/stg_lake__import_quarantine.yml"),
+    ),
+    (
         "models/staging/stg_lake__spd_crime.sql",
         include_str!("../../../transform/models/staging/stg_lake__spd_crime.sql"),
     ),

@@ -61,6 +61,8 @@
     const marks = [];
     if (h.partial_months.length) marks.push(`<span class="mark partial" title="still filling: counts will grow">partial: ${h.partial_months.map(esc).join(", ")}</span>`);
     if (h.provisional_months.length) marks.push(`<span class="mark provisional" title="SPD still revising these months">provisional: ${h.provisional_months.map(esc).join(", ")}</span>`);
+    const q = h.quarantined_rows || 0;
+    if (q > 0) marks.push(`<span class="mark quarantined" data-testid="quarantined" title="rows the source sent that could not be read; \`crimewatch status\` counts them per month and the lake keeps each with its reason">${fmt(q)} ${q === 1 ? "row" : "rows"} could not be read</span>`);
     $("asof").innerHTML = `Data as of <b>${esc(when(h.built_at))}</b> <span class="muted">· source updated ${esc(when(h.source_max_updated_at))} · fetched ${esc(when(h.last_fetched_at))}</span> ${marks.join(" ")}`;
   }
 
@@ -166,7 +168,7 @@
     const total = (s) => s.values.reduce((a, b) => a + (b || 0), 0);
     const firstPrior = months.find((m, i) => series.some((s) => s.prior[i] != null));
     const gap = !firstPrior ? " (none in this range)" : firstPrior !== months[0] ? ` (none before ${esc(firstPrior)})` : "";
-    const legend = series.map((s) => `<span><i style="background:${s.color}"></i>${esc(s.label)} ${fmt(total(s))}</span>`);
+    const legend = series.map((s) => `<span><i data-color="${esc(s.color)}"></i>${esc(s.label)} ${fmt(total(s))}</span>`);
     legend.push(view.compare === "prior" ? `<span class="muted"><i class="dash"></i>same month a year earlier${gap}</span>` : `<span class="muted">change vs. same month a year earlier${gap}</span>`);
     legend.push(`<span class="muted"><i class="band"></i>partial / provisional months</span>`);
     const flagged = (i) => (flags[i].partial ? " (partial)" : flags[i].provisional ? " (provisional)" : "");
@@ -175,6 +177,7 @@
       months.map((m, i) => [m + flagged(i), ...series.flatMap((s) => [fmt(s.values[i]), fmt(s.prior[i]), pct(s.yoy[i])])]));
     // The legend is laid out first, so the plot gets the height that is left.
     el.innerHTML = `<div class="plot"></div><div class="legend">${legend.join("")}</div>${table}`;
+    Charts.paint(el);
     const label = `Trend: offenses per month, ${months[0]} to ${months[months.length - 1]}, by when ${view.axis === "reported" ? "reported" : "they occurred"}: ` +
       series.map((s) => `${s.label} ${fmt(total(s))}`).join(", ") +
       (view.compare === "prior" ? "; dotted: the same month a year earlier" : "; shown as change against the same month a year earlier") +

@@ -20,12 +20,20 @@ const Charts = (() => {
     return ticks;
   }
 
+  // The page's Content-Security-Policy refuses inline style attributes in markup, so markup carries colours and
+  // widths as data-color / data-width and this sets them through the DOM, which the policy allows.
+  function paint(root) {
+    root.querySelectorAll("[data-color]").forEach((e) => { e.style.background = e.dataset.color; });
+    root.querySelectorAll("[data-width]").forEach((e) => { e.style.width = e.dataset.width; });
+  }
+
   const tip = () => document.getElementById("tooltip");
   let tipOwner = null;
   function placeTip(x, y, html, owner) {
     tipOwner = owner || null;
     const t = tip();
     t.innerHTML = html;
+    paint(t);
     t.hidden = false;
     const pad = 12;
     let left = x + pad, top = y + pad;
@@ -185,7 +193,7 @@ const Charts = (() => {
     const tipHtml = (i) => {
       const f = flags[i];
       const note = f.partial ? " <em>partial</em>" : f.provisional ? " <em>provisional</em>" : "";
-      const rows = series.map((s) => `<tr><td><i style="background:${s.color}"></i>${esc(s.label)}</td><td>${fmt(s.values[i])}</td><td class="muted">${fmt(s.prior[i])}</td><td>${pct(s.yoy[i])}</td></tr>`).join("");
+      const rows = series.map((s) => `<tr><td><i data-color="${esc(s.color)}"></i>${esc(s.label)}</td><td>${fmt(s.values[i])}</td><td class="muted">${fmt(s.prior[i])}</td><td>${pct(s.yoy[i])}</td></tr>`).join("");
       return `<b>${esc(months[i])}</b>${note}<table><tr class="muted"><td></td><td>count</td><td>yr earlier</td><td>YoY</td></tr>${rows}</table>`;
     };
     interact(el.querySelector("svg"), [...el.querySelectorAll("rect.hover")], { html: tipHtml, cols: 12 });
@@ -200,8 +208,9 @@ const Charts = (() => {
       const tag = onClick ? "button" : "div";
       return `<li><${tag} class="bar-row${onClick ? " clickable" : ""}" data-key="${esc(r.key)}" title="${esc(r.title || r.label)}">` +
         `<span class="bar-label">${esc(r.label)}</span><span class="bar-value">${fmt(r.value)}${r.sub ? ` <small>${r.sub}</small>` : ""}</span>` +
-        `<span class="bar" style="width:${w.toFixed(1)}%;background:${r.color || "#5b7083"}"></span></${tag}></li>`;
+        `<span class="bar" data-width="${w.toFixed(1)}%" data-color="${esc(r.color || "#5b7083")}"></span></${tag}></li>`;
     }).join("") || `<li class="empty">${esc(empty || "Nothing in this selection.")}</li>`;
+    paint(el);
     if (label) el.setAttribute("aria-label", label); else el.removeAttribute("aria-label");
     if (onClick && rows.length) el.removeAttribute("tabindex"); else el.setAttribute("tabindex", "0");
     if (onClick) el.querySelectorAll("button.bar-row").forEach((b) => b.addEventListener("click", () => onClick(b.dataset.key)));
@@ -287,5 +296,5 @@ const Charts = (() => {
     interact(el.querySelector("svg"), [...el.querySelectorAll("rect.cell")], { html: (i) => esc(say(ordered[i])), cols: 24 });
   }
 
-  return { trend, bars, choropleth, heatmap, srTable, fmt, pct, esc };
+  return { trend, bars, choropleth, heatmap, srTable, paint, fmt, pct, esc };
 })();

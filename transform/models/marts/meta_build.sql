@@ -1,5 +1,5 @@
--- One row about this build: when it ran (UTC), how many lake rows went in and how many facts came out, and how
--- fresh the lake is.
+-- One row about this build: when it ran (UTC), how many lake rows went in and how many facts came out, how many
+-- rows the source sent that could not be read (quarantined), and how fresh the lake is.
 with lake as (
     select count(*) as lake_rows, max(source_updated_at) as source_max_updated_at
     from {{ ref('stg_lake__spd_crime') }}
@@ -12,6 +12,12 @@ manifest as (
 
 fact as (
     select count(*) as fact_rows from {{ ref('fct_offenses') }}
+),
+
+quarantine as (
+    select
+        (select coalesce(sum(quarantined), 0) from {{ ref('lake_manifest') }})
+        + (select count(*) from {{ ref('stg_lake__import_quarantine') }}) as quarantined_rows
 )
 
 select
@@ -19,8 +25,9 @@ select
     lake.lake_rows,
     fact.fact_rows,
     lake.lake_rows - fact.fact_rows as excluded_rows,
+    cast(quarantine.quarantined_rows as bigint) as quarantined_rows,
     manifest.last_fetched_at,
     lake.source_max_updated_at,
     manifest.newest_lake_month,
     cast({{ var('provisional_months') }} as integer) as provisional_months
-from lake, manifest, fact
+from lake, manifest, fact, quarantine
