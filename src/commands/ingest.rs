@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crimewatch::domain::Month;
+use crimewatch::domain::{Bytes, Month};
 use crimewatch::pipeline::{IngestOptions, IngestSummary};
 use crimewatch::runs::Work;
 
@@ -67,7 +67,7 @@ pub fn print_summary(ctx: &Context, command: &str, s: &IngestSummary) -> anyhow:
         "  {:<18}{:>10}  bytes {}  seconds {:.1}  (change detection: {})",
         "requests",
         s.requests,
-        human_bytes(s.bytes),
+        Bytes(s.bytes),
         s.seconds,
         s.detection
     );
@@ -96,13 +96,4 @@ pub fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
-}
-
-fn human_bytes(b: u64) -> String {
-    match b {
-        b if b >= 1 << 30 => format!("{:.1} GB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
 }

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use crimewatch::domain::run::RunStatus;
+use crimewatch::domain::Bytes;
 use crimewatch::pipeline::IngestOptions;
 use crimewatch::runs::{Finished, Work};
 use tokio::sync::watch;
@@ -81,7 +82,7 @@ pub(crate) fn print_report(report: &Finished) {
             i.rows_written,
             i.rows_quarantined,
             i.requests,
-            human_bytes(i.bytes),
+            Bytes(i.bytes),
             i.seconds
         );
         if i.dataset_replaced {
@@ -111,20 +112,5 @@ pub(crate) fn print_report(report: &Finished) {
     }
     if let Some(e) = &report.summary.error {
         println!("  error   {e}");
-    }
-}
-
-pub(crate) fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }

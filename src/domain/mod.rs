@@ -4,8 +4,9 @@
 //! it (the source → lake contract); [`fingerprint`] is what the source says about a month, kept in the lake's
 //! manifest; [`category`] holds the marts' closed vocabularies (offense category, axis, area level);
 //! [`data_dir`] owns every path in the data dir; [`setting`] is what every stage's validated settings share;
-//! [`run`] is the one record of a run.
+//! [`run`] is the one record of a run; [`bytes`] prints byte counts.
 
+pub mod bytes;
 pub mod category;
 pub mod data_dir;
 pub mod fingerprint;
@@ -14,6 +15,7 @@ pub mod row;
 pub mod run;
 pub mod setting;
 
+pub use bytes::Bytes;
 pub use data_dir::DataDir;
 pub use fingerprint::{Fingerprint, SourceKind};
 pub use month::{Month, MonthParseError};
