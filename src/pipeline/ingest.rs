@@ -15,7 +15,6 @@ use super::plan::{plan, Plan, PlanInput};
 use super::{IngestOptions, IngestSummary, PipelineConfig, PipelineError, Progress};
 use crate::domain::Month;
 use crate::lake::Lake;
-use crate::source::soql::AggregateLevel;
 use crate::source::{Fingerprints, SodaClient, SourceError, SourceSchema};
 
 /// Brings the lake in step with the source for the report months in `opts`.
@@ -103,12 +102,7 @@ fn summarize(
         source_rows: fingerprints.months.values().map(|f| f.count).sum(),
         lake_rows: lake.manifest().total_rows(),
         lake_months: lake.manifest().months.len(),
-        detection: match fingerprints.level {
-            AggregateLevel::Full => "full",
-            AggregateLevel::Content => "content",
-            AggregateLevel::CountOnly => "count",
-        }
-        .to_string(),
+        detection: fingerprints.aggregates.name().to_string(),
         ..IngestSummary::default()
     }
 }

@@ -114,8 +114,8 @@ pub struct IngestSummary {
     pub lake_rows: u64,
     /// Months in the whole lake after the run.
     pub lake_months: usize,
-    /// How change detection worked: `full` (count, max(:updated_at), offense-id sum), `content` (no
-    /// :updated_at), `count`; `csv` for imports.
+    /// The aggregates change detection compared, `+`-joined: `count+updated_at+id_sum` (all of them),
+    /// `count+updated_at` or `count+id_sum` (the server refused the other), `count`; `csv` for imports.
     pub detection: String,
 }
 
