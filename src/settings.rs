@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::domain::{DataDir, InvalidSetting};
+use crate::domain::{DataDir, FailureClass, InvalidSetting};
 use crate::lake::LakeConfig;
 use crate::pipeline::PipelineConfig;
 use crate::runs::RunsConfig;
@@ -35,6 +35,13 @@ pub enum SettingsError {
     Parse { path: PathBuf, message: String },
     #[error(transparent)]
     Invalid(#[from] InvalidSetting),
+}
+
+impl SettingsError {
+    /// Always the user's to fix.
+    pub fn class(&self) -> FailureClass {
+        FailureClass::Usage
+    }
 }
 
 /// The file as written by the user (`crimewatch.toml`). Every key is optional.

@@ -16,6 +16,22 @@ pub use crate::tempdir::TempDir;
 
 pub const DATASET: &str = "tazs-3rd5";
 
+/// The environment variables crimewatch reads, removed from every child so the machine's own settings cannot
+/// change a test.
+pub const AMBIENT_ENV: [&str; 11] = [
+    "CRIMEWATCH_DATA_DIR",
+    "CRIMEWATCH_SOCRATA_URL",
+    "CRIMEWATCH_DATASET",
+    "CRIMEWATCH_CONFIG",
+    "CRIMEWATCH_JSON",
+    "CRIMEWATCH_VERBOSE",
+    "CRIMEWATCH_LOG_FORMAT",
+    "CRIMEWATCH_ADMIN_TOKEN",
+    "SODA_APP_TOKEN",
+    "RUST_LOG",
+    "NO_COLOR",
+];
+
 /// A unique, empty folder for one test (removed when it passes).
 pub fn temp_dir(name: &str) -> TempDir {
     TempDir::new(name)
@@ -56,7 +72,7 @@ impl World {
     pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut c = Command::new(env!("CARGO_BIN_EXE_crimewatch"));
         c.arg("--config").arg(&self.config).args(args).current_dir(&self.dir);
-        for v in ["CRIMEWATCH_DATA_DIR", "CRIMEWATCH_SOCRATA_URL", "CRIMEWATCH_CONFIG", "SODA_APP_TOKEN", "RUST_LOG"] {
+        for v in AMBIENT_ENV {
             c.env_remove(v);
         }
         c.env_remove("CRIMEWATCH_FAULT_ABORT_AFTER");
@@ -559,7 +575,12 @@ fn app_token_is_sent_and_never_printed() {
     server.require_app_token(Some(token));
     let w = World::new("token", &server.url(), "");
     let out = w.run(&["ingest", "--since", "2024-01", "--until", "2024-02"], &[]);
-    assert!(!out.status.success(), "without the token the server refuses");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "without the token the server refuses: exit 3, the source's\n{}",
+        text(&out)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("SODA_APP_TOKEN"), "{}", text(&out));
     for args in
         [vec!["-vv", "ingest", "--since", "2024-01", "--until", "2024-02"], vec!["-vv", "--json", "ingest", "--full"]]

@@ -1,21 +1,20 @@
 //! `crimewatch ingest`: bring the lake in step with the source, then print the summary.
 
-use std::process::ExitCode;
-
+use crimewatch::domain::run::RunStatus;
 use crimewatch::domain::{Bytes, Month};
 use crimewatch::pipeline::{IngestOptions, IngestSummary};
 use crimewatch::runs::Work;
 
-use super::{Context, IngestArgs};
+use super::{Context, IngestArgs, Outcome};
 
-pub fn execute(ctx: &Context, args: &IngestArgs) -> anyhow::Result<ExitCode> {
+pub fn execute(ctx: &Context, args: &IngestArgs) -> Outcome {
     let opts = IngestOptions { since: args.since, until: args.until, full: args.full };
     let started = super::begin_run(&ctx.settings, Work::Ingest(opts), ctx.progress())?;
     let mut finished = super::finish_run(started)?;
     match finished.ingest.take() {
-        Some(summary) if finished.failure.is_none() => {
+        Some(summary) if finished.summary.status == RunStatus::Succeeded => {
             print_summary(ctx, "ingest", &summary)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(())
         }
         _ => Err(super::failure(finished).context("ingest failed")),
     }
