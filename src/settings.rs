@@ -31,7 +31,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "crimewatch.toml";
 pub enum SettingsError {
     #[error("cannot read config file {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("config file {path} is not valid: {message}\n  fix the key or value named above; see README.md (Configuration) for the keys")]
+    #[error("config file {path} is not valid: {message}\n  fix the key or value named above; the keys are on the stages' pages: docs/ingest.md, warehouse.md, web.md, schedule.md")]
     Parse { path: PathBuf, message: String },
     #[error(transparent)]
     Invalid(#[from] InvalidSetting),

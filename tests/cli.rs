@@ -3,6 +3,7 @@
 //! error object on stdout when a command fails; the help shows examples and the secrets without their values;
 //! logs carry no escape codes off a terminal and parse as JSON with `--log-format json`.
 
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -378,4 +379,88 @@ fn status_reports_months_and_totals_in_text_and_json() {
     let rows = w.lake_rows();
     assert_eq!(rows.iter().filter(|r| r.texts[8].as_deref() == Some("FREMONT")).count(), 1);
     assert_eq!(rows.iter().find(|r| r.offense_id == "13").unwrap().texts[8], None);
+}
+
+/// The README's quick start, offline: the real export excerpt in `examples/` imports, builds and serves.
+#[test]
+fn the_shipped_example_export_imports_builds_and_serves() {
+    let dir = temp_dir("cli-example");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/spd-export-2025-12-excerpt.csv");
+    let d = dir.join("data");
+    let d = d.to_str().unwrap();
+    let out = crimewatch(&dir, &["--json", "--data-dir", d, "import", example.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((summary["rows_written"].as_u64(), summary["rows_quarantined"].as_u64()), (Some(130), Some(0)));
+    let out = crimewatch(&dir, &["--json", "--data-dir", d, "build"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let built: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((built["published"].as_bool(), built["fact_rows"].as_u64()), (Some(true), Some(130)), "{built:#}");
+    let mut child = command(&dir, &["--data-dir", d, "serve", "--addr", "127.0.0.1:0", "--no-schedule"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let line =
+        BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok).find(|l| l.contains("serving"));
+    let port = line.as_deref().and_then(|l| l.split("127.0.0.1:").nth(1)).and_then(|r| r.split('/').next());
+    let health = port.map(|p| http_get(&format!("127.0.0.1:{p}"), "/api/health"));
+    let _ = child.kill();
+    let _ = child.wait();
+    let (status, body) = health.expect("serve printed its address");
+    assert_eq!(status, 200, "{body}");
+    let health: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((health["status"].as_str(), health["fact_rows"].as_u64()), (Some("ok"), Some(130)), "{health:#}");
+}
+
+/// One HTTP/1.0 GET (no keep-alive, no compression asked for): the status and the body.
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, body.to_string())
+}
+
+/// README.md stays a short overview (≤ 200 lines), documents every exit code `--help` lists, and every relative
+/// link in it, the stage pages and the examples' note points at a file that exists.
+#[test]
+fn readme_is_short_documents_every_exit_code_and_its_links_resolve() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.lines().count() <= 200, "README.md has {} lines", readme.lines().count());
+    assert!(readme.contains("cargo run --release -- up") && readme.contains("scripts/test"), "the two commands");
+    let help = String::from_utf8_lossy(&crimewatch(root, &["--help"]).stdout).to_string();
+    let codes: Vec<&str> = help
+        .split("Exit codes:")
+        .nth(1)
+        .expect("--help lists the exit codes")
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(codes.len() >= 7, "{help}");
+    for code in codes {
+        assert!(readme.contains(&format!("\n| {code} | ")), "exit code {code} is not in README.md's table");
+    }
+    let mut pages = vec![root.join("README.md"), root.join("examples/README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            pages.push(path);
+        }
+    }
+    for page in pages {
+        let text = std::fs::read_to_string(&page).unwrap();
+        for target in text.split("](").skip(1).filter_map(|rest| rest.split(')').next()) {
+            let target = target.split('#').next().unwrap_or_default();
+            if target.is_empty() || target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let resolved = page.parent().unwrap().join(target);
+            assert!(resolved.exists(), "{}: the link {target:?} points at nothing", page.display());
+        }
+    }
 }
