@@ -7,8 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crimewatch::domain::run::Trigger;
@@ -19,6 +18,7 @@ use soda_testkit::generate::Schema;
 use soda_testkit::SodaServer;
 
 use crate::ingest::{gen, temp_dir, text, World, AMBIENT_ENV, DATASET};
+use crate::schedule::black_hole;
 
 fn crimewatch(dir: &Path, args: &[&str]) -> Output {
     command(dir, args).output().unwrap()
@@ -59,23 +59,6 @@ fn exits_with(out: &Output, code: i32, name: &str) -> Value {
 fn closed_url() -> String {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     format!("http://{}", l.local_addr().unwrap())
-}
-
-/// A source that accepts connections and never answers, so a run stays in ingest; with the number of
-/// connections it has accepted.
-fn black_hole() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let counter = accepted.clone();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-            counter.fetch_add(1, Ordering::SeqCst);
-        }
-    });
-    (url, accepted)
 }
 
 #[test]

@@ -72,7 +72,7 @@ fn crimewatch(data_dir: &Path, url: &str, config: &Path) -> Command {
 
 /// A TCP server that accepts connections and never answers: a source that hangs, so a run stays in ingest.
 /// Returns its URL and the number of connections it has accepted.
-fn black_hole() -> (String, Arc<AtomicUsize>) {
+pub(crate) fn black_hole() -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let accepted = Arc::new(AtomicUsize::new(0));
