@@ -1,25 +1,24 @@
 //! The `crimewatch` binary: parses the command line, wires settings and logging, runs one command.
-//! Errors are printed once, with their cause chain, and turn into a non-zero exit code.
+//! A failure is printed once, with its cause chain (and with `--json` as one object on stdout), and ends the
+//! process with the exit code of its class (`crimewatch --help` lists them).
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 mod cli;
 mod commands;
+mod logging;
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
-    let cli = cli::Cli::parse();
+    let cli = match cli::parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    logging::init(cli.log_format, cli.verbose);
+    let json = cli.json;
     match cli::run(cli) {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("error: {err}");
-            for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
-            ExitCode::from(1)
-        }
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(json),
     }
 }
 

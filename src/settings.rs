@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::domain::{DataDir, InvalidSetting};
+use crate::domain::{DataDir, FailureClass, InvalidSetting};
 use crate::lake::LakeConfig;
 use crate::pipeline::PipelineConfig;
 use crate::runs::RunsConfig;
@@ -31,10 +31,17 @@ pub const DEFAULT_CONFIG_FILE: &str = "crimewatch.toml";
 pub enum SettingsError {
     #[error("cannot read config file {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("config file {path} is not valid: {message}\n  fix the key or value named above; see README.md (Configuration) for the keys")]
+    #[error("config file {path} is not valid: {message}\n  fix the key or value named above; the keys are on the stages' pages: docs/ingest.md, warehouse.md, web.md, schedule.md")]
     Parse { path: PathBuf, message: String },
     #[error(transparent)]
     Invalid(#[from] InvalidSetting),
+}
+
+impl SettingsError {
+    /// Always the user's to fix.
+    pub fn class(&self) -> FailureClass {
+        FailureClass::Usage
+    }
 }
 
 /// The file as written by the user (`crimewatch.toml`). Every key is optional.

@@ -16,6 +16,22 @@ pub use crate::tempdir::TempDir;
 
 pub const DATASET: &str = "tazs-3rd5";
 
+/// The environment variables crimewatch reads, removed from every child so the machine's own settings cannot
+/// change a test.
+pub const AMBIENT_ENV: [&str; 11] = [
+    "CRIMEWATCH_DATA_DIR",
+    "CRIMEWATCH_SOCRATA_URL",
+    "CRIMEWATCH_DATASET",
+    "CRIMEWATCH_CONFIG",
+    "CRIMEWATCH_JSON",
+    "CRIMEWATCH_VERBOSE",
+    "CRIMEWATCH_LOG_FORMAT",
+    "CRIMEWATCH_ADMIN_TOKEN",
+    "SODA_APP_TOKEN",
+    "RUST_LOG",
+    "NO_COLOR",
+];
+
 /// A unique, empty folder for one test (removed when it passes).
 pub fn temp_dir(name: &str) -> TempDir {
     TempDir::new(name)
@@ -56,7 +72,7 @@ impl World {
     pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut c = Command::new(env!("CARGO_BIN_EXE_crimewatch"));
         c.arg("--config").arg(&self.config).args(args).current_dir(&self.dir);
-        for v in ["CRIMEWATCH_DATA_DIR", "CRIMEWATCH_SOCRATA_URL", "CRIMEWATCH_CONFIG", "SODA_APP_TOKEN", "RUST_LOG"] {
+        for v in AMBIENT_ENV {
             c.env_remove(v);
         }
         c.env_remove("CRIMEWATCH_FAULT_ABORT_AFTER");
@@ -559,7 +575,12 @@ fn app_token_is_sent_and_never_printed() {
     server.require_app_token(Some(token));
     let w = World::new("token", &server.url(), "");
     let out = w.run(&["ingest", "--since", "2024-01", "--until", "2024-02"], &[]);
-    assert!(!out.status.success(), "without the token the server refuses");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "without the token the server refuses: exit 3, the source's\n{}",
+        text(&out)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("SODA_APP_TOKEN"), "{}", text(&out));
     for args in
         [vec!["-vv", "ingest", "--since", "2024-01", "--until", "2024-02"], vec!["-vv", "--json", "ingest", "--full"]]
@@ -592,7 +613,7 @@ fn refused_updated_at_aggregate_falls_back_and_rechecks_recent_months() {
     server.refuse_updated_at_aggregates(true);
     let w = World::new("fallback", &server.url(), "recheck_recent_months = 2");
     let s = w.ingest(&RANGE);
-    assert_eq!(s["detection"], "content");
+    assert_eq!(s["detection"], "count+id_sum");
     assert!(s["notes"].to_string().contains(":updated_at"));
     assert_lake_equals(&w, &rows, "2024-01", "2024-06");
     // an edit that keeps the count and the id sum is still caught in the recent months
@@ -610,6 +631,33 @@ fn refused_updated_at_aggregate_falls_back_and_rechecks_recent_months() {
         .map(|r| if r.path_and_query.contains("2024-05") { "2024-05".into() } else { "2024-06".into() })
         .collect();
     assert_eq!(fetched.len(), 2);
+    assert_lake_equals(&w, &rows, "2024-01", "2024-06");
+}
+
+#[test]
+fn refused_offense_id_sum_keeps_updated_at_and_an_edit_in_an_old_month_is_refetched() {
+    let mut rows = gen(19, "2024-01", "2024-06", 600, Schema::Nibrs);
+    let server = SodaServer::start(DATASET, rows.clone());
+    server.refuse_offense_id_sums(true);
+    let w = World::new("no-sum", &server.url(), "recheck_recent_months = 2");
+    let s = w.ingest(&RANGE);
+    assert_eq!(s["detection"], "count+updated_at", "{s:#}");
+    let notes = s["notes"].to_string();
+    assert!(notes.contains("offense-id sum") && notes.contains("max(:updated_at)"), "{notes}");
+    assert_lake_equals(&w, &rows, "2024-01", "2024-06");
+    // An edit that keeps the month's count and offense ids, in the oldest month (not a recently rechecked one).
+    let i = rows.iter().position(|r| month_of(r) == "2024-01").unwrap();
+    rows[i].insert("precinct".into(), Value::String("West".into()));
+    server.set_rows(rows.clone());
+    server.reset_log();
+    let s = w.ingest(&RANGE);
+    assert_eq!(months(&s, "months_changed"), ["2024-01"], "{s:#}");
+    assert_eq!(s["months_fetched"], 1, "only the edited month, and no recheck of recent ones: {s:#}");
+    assert!(server
+        .requests()
+        .iter()
+        .filter(|r| r.kind == RequestKind::Page)
+        .all(|r| r.path_and_query.contains("2024-01")));
     assert_lake_equals(&w, &rows, "2024-01", "2024-06");
 }
 

@@ -72,7 +72,7 @@ pub(crate) fn crimewatch(data_dir: &Path, url: &str, config: &Path) -> Command {
 
 /// A TCP server that accepts connections and never answers: a source that hangs, so a run stays in ingest.
 /// Returns its URL and the number of connections it has accepted.
-fn black_hole() -> (String, Arc<AtomicUsize>) {
+pub(crate) fn black_hole() -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let accepted = Arc::new(AtomicUsize::new(0));
@@ -188,7 +188,7 @@ fn cli_run_waits_for_the_lock_then_fails_naming_the_holder() {
     let begun = Instant::now();
     let out = crimewatch(&dir, "http://127.0.0.1:9", &config).arg("run").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "run must fail while another process holds the lock: {stderr}");
+    assert_eq!(out.status.code(), Some(5), "run must fail while another process holds the lock: {stderr}");
     assert!(begun.elapsed() >= Duration::from_secs(1), "it must wait the configured second first");
     assert!(stderr.contains("waiting up to 1 s"), "{stderr}");
     let holder_text = format!("another run (pid {}, scheduled", std::process::id());
@@ -439,16 +439,28 @@ async fn trigger_endpoint_needs_the_admin_token() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn up_on_a_fresh_data_dir_fetches_builds_serves_and_runs_again_on_schedule() {
+async fn up_serves_at_once_runs_the_first_pipeline_in_the_background_then_on_schedule() {
     let dir = temp_dir("up");
     let config = write_config(&dir, "");
     let soda = SodaServer::start(DATASET, small_rows(14));
+    // The first run's schema probe is held: the server must be up, with nothing published, meanwhile.
+    soda.push_fault(Fault { when: RequestKind::Probe, times: 1, kind: FaultKind::Stall { seconds: 10 } });
     let mut cmd = crimewatch(&dir, &soda.url(), &config);
     cmd.args(["up", "--addr", "127.0.0.1:0", "--schedule", "*/3 * * * * *"]);
     let server = Server::spawn(cmd);
-    assert!(dir.join("warehouse.duckdb").exists(), "up published a warehouse before serving");
+    assert!(!dir.join("warehouse.duckdb").exists(), "up serves before its first run has published");
     let health = reqwest::get(server.url("/api/health")).await.unwrap();
-    assert_eq!(health.status(), 200);
+    assert_eq!(health.status(), 503, "no data yet while the first run goes on");
+    wait_for_runs(&server.url("/api/runs"), "the first run, running", Duration::from_secs(30), |runs| {
+        runs.iter().any(|r| r["trigger"] == "cli" && r["status"] == "running")
+    })
+    .await;
+    // When it publishes, the same server serves the data (the web follows the published file by itself).
+    let begun = Instant::now();
+    while reqwest::get(server.url("/api/health")).await.unwrap().status() != 200 {
+        assert!(begun.elapsed() < Duration::from_secs(180), "the first run never published");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     let runs = wait_for_runs(
         &server.url("/api/runs"),
@@ -497,7 +509,17 @@ async fn up_with_an_unreachable_source_says_so_and_serves_anyway() {
     .await
     .unwrap()
     .expect("up serves even though the first run failed");
-    let stderr = std::fs::read_to_string(&err_path).unwrap();
+    // The first run goes on in the background; its failure is said, with the ways around it, once it ends.
+    let stderr = tokio::task::spawn_blocking(move || {
+        let mut stderr = String::new();
+        wait_until("the first run's failure and guidance", Duration::from_secs(60), || {
+            stderr = std::fs::read_to_string(&err_path).unwrap();
+            stderr.contains("--socrata-url")
+        });
+        stderr
+    })
+    .await
+    .unwrap();
     for needle in ["could not be read", &closed, "crimewatch import FILE", "--socrata-url"] {
         assert!(stderr.contains(needle), "{needle:?} missing from: {stderr}");
     }

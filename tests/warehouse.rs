@@ -663,7 +663,7 @@ fn failing_data_test_exits_non_zero_names_the_test_and_leaves_the_published_file
     fixture_lake::write(&dir.join("lake"), &broken_rows(), &[]);
     let out = crimewatch(&dir, &["build"], &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(4), "failed data tests exit 4: {stderr}");
     assert!(
         stderr.contains("accepted_values_fct_offenses_crime_against__PERSON__PROPERTY__SOCIETY__ANY__NOT_A_CRIME"),
         "{stderr}"
@@ -675,8 +675,10 @@ fn failing_data_test_exits_non_zero_names_the_test_and_leaves_the_published_file
     assert!(candidates_left(&dir).is_empty(), "{:?}", candidates_left(&dir));
 
     let out = crimewatch(&dir, &["--json", "build"], &[]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(4));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((&report["error"]["code"], &report["error"]["exit_code"]), (&json!("data_tests_failed"), &json!(4)));
+    assert!(report["error"]["message"].as_str().unwrap().contains("1 data test(s) failed"), "{report:#}");
     assert_eq!(report["published"], json!(false));
     let failed = report["failed_tests"].as_array().unwrap();
     assert_eq!(failed.len(), 1, "{failed:?}");

@@ -131,8 +131,9 @@ pub fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
 
+/// A byte count as every other place prints one (`814.1 MiB`, units of 1024).
 pub fn megabytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1_048_576.0)
+    crimewatch::domain::Bytes(bytes).to_string()
 }
 
 /// What one run of the `crimewatch` binary did, measured from outside.

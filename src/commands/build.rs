@@ -1,36 +1,29 @@
 //! `crimewatch build`: lake → warehouse, printing a summary, or the failed data tests with sample rows.
 
-use std::process::ExitCode;
-
+use crimewatch::domain::run::RunStatus;
 use crimewatch::pipeline::PipelineError;
-use crimewatch::runs::{Finished, RunFailure, Work};
+use crimewatch::runs::{RunFailure, Work};
 use crimewatch::warehouse::BuildSummary;
 
-use super::Context;
+use super::{Context, Outcome};
 
-pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
+pub fn execute(ctx: &Context) -> Outcome {
     let started = super::begin_run(&ctx.settings, Work::Build, ctx.progress())?;
-    report(ctx, super::finish_run(started)?)
-}
-
-/// Prints a build's outcome: the summary, or the failed data tests (exit 1); other errors go up.
-fn report(ctx: &Context, mut finished: Finished) -> anyhow::Result<ExitCode> {
-    if let (Some(summary), None) = (finished.build.take(), &finished.failure) {
+    let mut finished = super::finish_run(started)?;
+    if let (Some(summary), RunStatus::Succeeded) = (finished.build.take(), finished.summary.status) {
         print_summary(ctx, &summary)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
-    if let Some(RunFailure::Pipeline(PipelineError::Warehouse(err))) = &finished.failure {
-        if let Some(failed) = err.failed_tests() {
-            if ctx.json {
-                let report =
-                    serde_json::json!({ "published": false, "failed_tests": failed, "error": err.to_string() });
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            }
-            eprintln!("error: {err}");
-            return Ok(ExitCode::from(1));
-        }
-    }
-    Err(super::failure(finished))
+    // Failed data tests (exit 4): `--json` adds them, with their sample rows, beside the error.
+    let failed_tests = match &finished.failure {
+        Some(RunFailure::Pipeline(PipelineError::Warehouse(err))) => err.failed_tests().map(<[_]>::to_vec),
+        _ => None,
+    };
+    let failure = super::failure(finished);
+    Err(match failed_tests {
+        Some(failed) => failure.with_details(serde_json::json!({ "published": false, "failed_tests": failed })),
+        None => failure,
+    })
 }
 
 /// The summary table (or JSON) printed after a published build.

@@ -1,21 +1,20 @@
 //! `crimewatch ingest`: bring the lake in step with the source, then print the summary.
 
-use std::process::ExitCode;
-
-use crimewatch::domain::Month;
+use crimewatch::domain::run::RunStatus;
+use crimewatch::domain::{Bytes, Month};
 use crimewatch::pipeline::{IngestOptions, IngestSummary};
 use crimewatch::runs::Work;
 
-use super::{Context, IngestArgs};
+use super::{Context, IngestArgs, Outcome};
 
-pub fn execute(ctx: &Context, args: &IngestArgs) -> anyhow::Result<ExitCode> {
+pub fn execute(ctx: &Context, args: &IngestArgs) -> Outcome {
     let opts = IngestOptions { since: args.since, until: args.until, full: args.full };
     let started = super::begin_run(&ctx.settings, Work::Ingest(opts), ctx.progress())?;
     let mut finished = super::finish_run(started)?;
     match finished.ingest.take() {
-        Some(summary) if finished.failure.is_none() => {
+        Some(summary) if finished.summary.status == RunStatus::Succeeded => {
             print_summary(ctx, "ingest", &summary)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(())
         }
         _ => Err(super::failure(finished).context("ingest failed")),
     }
@@ -67,7 +66,7 @@ pub fn print_summary(ctx: &Context, command: &str, s: &IngestSummary) -> anyhow:
         "  {:<18}{:>10}  bytes {}  seconds {:.1}  (change detection: {})",
         "requests",
         s.requests,
-        human_bytes(s.bytes),
+        Bytes(s.bytes),
         s.seconds,
         s.detection
     );
@@ -96,13 +95,4 @@ pub fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
-}
-
-fn human_bytes(b: u64) -> String {
-    match b {
-        b if b >= 1 << 30 => format!("{:.1} GB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
 }

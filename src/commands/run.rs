@@ -1,60 +1,37 @@
 //! `crimewatch run`: ingest then build, as one locked run on record in the ledger (trigger `cli`).
 
-use std::process::ExitCode;
-
-use anyhow::Context as _;
 use crimewatch::domain::run::RunStatus;
+use crimewatch::domain::Bytes;
 use crimewatch::pipeline::IngestOptions;
 use crimewatch::runs::{Finished, Work};
-use tokio::sync::watch;
 
-use super::{Context, IngestArgs};
+use super::{Context, IngestArgs, Outcome};
 
-pub fn execute(ctx: &Context, args: &IngestArgs) -> anyhow::Result<ExitCode> {
+pub fn execute(ctx: &Context, args: &IngestArgs) -> Outcome {
     let opts = IngestOptions { since: args.since, until: args.until, full: args.full };
     let started = super::begin_run(&ctx.settings, Work::Run(opts), ctx.progress())?;
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
-    let finished = runtime.block_on(async {
-        let (stop_tx, stop_rx) = watch::channel(false);
-        tokio::spawn(stop_on_signals(stop_tx));
-        started.execute(stop_rx).await
-    });
-    if ctx.json {
-        println!("{}", serde_json::to_string_pretty(&json_report(&finished))?);
-    } else {
+    let finished = super::finish_run(started)?;
+    let report = json_report(&finished);
+    if finished.summary.status == RunStatus::Succeeded {
+        if ctx.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print_report(&finished);
+        }
+        return Ok(());
+    }
+    if !ctx.json {
         print_report(&finished);
     }
-    let run = &finished.summary;
-    match run.status {
-        RunStatus::Succeeded => Ok(ExitCode::SUCCESS),
-        RunStatus::Abandoned => Ok(ExitCode::from(130)),
-        _ => anyhow::bail!(
-            "run {} failed: {}",
-            run.run_id,
-            run.error.as_deref().unwrap_or("unknown error (see the log above)")
-        ),
+    let (run_id, stopped) = (finished.summary.run_id.clone(), finished.summary.status == RunStatus::Abandoned);
+    let failure = super::failure(finished);
+    let failure = if stopped { failure } else { failure.context(format!("run {run_id} failed")) };
+    // `--json`: the error object, with the run's id, status and stage summaries beside it.
+    let mut details = report;
+    if let Some(fields) = details.as_object_mut() {
+        fields.remove("error");
     }
-}
-
-/// First Ctrl-C/SIGTERM: stop cleanly (an ingest stops, a warehouse publish finishes). Second: quit now — safe
-/// too, since every step on disk is a rename, and the ledger then shows the run as abandoned.
-pub(crate) async fn stop_on_signals(stop: watch::Sender<bool>) {
-    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
-        return;
-    };
-    let first = tokio::select! {
-        _ = tokio::signal::ctrl_c() => "Ctrl-C",
-        _ = term.recv() => "SIGTERM",
-    };
-    eprintln!("crimewatch: {first}: stopping (a warehouse publish in progress finishes first; Ctrl-C again quits now)");
-    stop.send_replace(true);
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        _ = term.recv() => {},
-    }
-    eprintln!("crimewatch: quitting now");
-    std::process::exit(130);
+    Err(failure.with_details(details))
 }
 
 /// The run as `--json` prints it: its id and status, and both stages' summaries.
@@ -68,11 +45,22 @@ pub(crate) fn json_report(finished: &Finished) -> serde_json::Value {
     })
 }
 
-/// Both summaries, one screen.
-pub(crate) fn print_report(report: &Finished) {
-    println!("run {}: {}", report.summary.run_id, report.summary.status);
+/// Both summaries, one screen, on stdout.
+fn print_report(report: &Finished) {
+    print!("{}", report_text(report));
+}
+
+/// Both summaries, one screen of text (`up` says its background first run's on stderr: its stdout is the
+/// serving line only, and may be closed by then).
+pub(crate) fn report_text(report: &Finished) -> String {
+    let mut out = String::new();
+    let mut line = |text: &str| {
+        out.push_str(text);
+        out.push('\n');
+    };
+    line(&format!("run {}: {}", report.summary.run_id, report.summary.status));
     if let Some(i) = &report.ingest {
-        println!(
+        line(&format!(
             "  ingest  months added {}, changed {}, deleted {}, unchanged {}; rows {} (quarantined {}); {} requests, {}; {:.1} s",
             i.months_added.len(),
             i.months_changed.len(),
@@ -81,21 +69,21 @@ pub(crate) fn print_report(report: &Finished) {
             i.rows_written,
             i.rows_quarantined,
             i.requests,
-            human_bytes(i.bytes),
+            Bytes(i.bytes),
             i.seconds
-        );
+        ));
         if i.dataset_replaced {
-            println!("          the publisher replaced the whole dataset; every month that moved was fetched again");
+            line("          the publisher replaced the whole dataset; every month that moved was fetched again");
         }
         if !i.new_columns.is_empty() {
-            println!("          new source columns kept as text in extra_columns: {}", i.new_columns.join(", "));
+            line(&format!("          new source columns kept as text in extra_columns: {}", i.new_columns.join(", ")));
         }
         for note in &i.notes {
-            println!("          note: {note}");
+            line(&format!("          note: {note}"));
         }
     }
     if let Some(b) = &report.build {
-        println!(
+        line(&format!(
             "  build   {} models; data tests {} passed, {} warned, {} failed; {} fact rows; {}; {:.1} s",
             b.models,
             b.tests_passed,
@@ -104,27 +92,13 @@ pub(crate) fn print_report(report: &Finished) {
             b.fact_rows,
             if b.published { format!("published {}", b.warehouse.display()) } else { "not published".to_string() },
             b.seconds
-        );
+        ));
         for w in &b.warnings {
-            println!("          warning: {w}");
+            line(&format!("          warning: {w}"));
         }
     }
     if let Some(e) = &report.summary.error {
-        println!("  error   {e}");
+        line(&format!("  error   {e}"));
     }
-}
-
-pub(crate) fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    out
 }

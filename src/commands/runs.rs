@@ -8,7 +8,7 @@ use crimewatch::runs::Ledger;
 use crimewatch::web::RunsResponse;
 
 use super::{Context, RunsArgs};
-use crate::commands::run::human_bytes;
+use crimewatch::domain::Bytes;
 
 pub fn execute(ctx: &Context, args: &RunsArgs) -> anyhow::Result<ExitCode> {
     let settings = &ctx.settings;
@@ -78,7 +78,7 @@ fn print_table(runs: &[RunSummary]) {
                 format!("{}/{}/{}", r.months_added.len(), r.months_changed.len(), r.months_deleted.len()),
                 r.rows_written.to_string(),
                 r.requests.to_string(),
-                human_bytes(r.bytes),
+                Bytes(r.bytes).to_string(),
                 format!("{}/{}/{}", r.tests_passed, r.tests_warned, r.tests_failed),
                 error,
             ]

@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use super::verify::DamageList;
+use crate::domain::FailureClass;
 
 /// Errors of the lake stage. The month files already in the lake stay as they were when one of these is raised.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,14 @@ impl LakeError {
     /// Never: a lake failure (disk, permissions, a damaged manifest) fails the same way until someone fixes it.
     pub fn is_transient(&self) -> bool {
         false
+    }
+
+    /// A lake that mirrors another dataset is the flags' fault; the rest is the machine's or the lake's.
+    pub fn class(&self) -> FailureClass {
+        match self {
+            LakeError::DatasetMismatch { .. } => FailureClass::Usage,
+            _ => FailureClass::Other,
+        }
     }
 
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> LakeError {

@@ -15,7 +15,6 @@ use super::plan::{plan, probe_range, Plan, PlanInput};
 use super::{IngestOptions, IngestSummary, PipelineConfig, PipelineError, Progress};
 use crate::domain::Month;
 use crate::lake::{Lake, LakeError};
-use crate::source::soql::AggregateLevel;
 use crate::source::{Fingerprints, SodaClient, SourceError, SourceSchema};
 
 /// Brings the lake in step with the source for the report months in `opts`.
@@ -125,12 +124,7 @@ fn summarize(
         partial_month: plan.partial_month,
         lake_rows: lake.manifest().total_rows(),
         lake_months: lake.manifest().months.len(),
-        detection: match fingerprints.level {
-            AggregateLevel::Full => "full",
-            AggregateLevel::Content => "content",
-            AggregateLevel::CountOnly => "count",
-        }
-        .to_string(),
+        detection: fingerprints.aggregates.name().to_string(),
         ..IngestSummary::default()
     }
 }

@@ -14,7 +14,7 @@ pub mod plan;
 use serde::Serialize;
 
 use crate::domain::run::RunSummary;
-use crate::domain::{DataDir, Month};
+use crate::domain::{terminal, DataDir, FailureClass, Month};
 use crate::lake::LakeConfig;
 use crate::source::SourceConfig;
 use crate::warehouse::WarehouseConfig;
@@ -44,7 +44,8 @@ pub enum Progress {
 }
 
 impl Progress {
-    /// A bar of `len` steps named `what`; hidden unless drawing on a terminal.
+    /// A bar of `len` steps named `what`; hidden unless drawing on a terminal. Drawn with the process's other
+    /// bars (`domain::terminal`), so log lines print above it instead of through it.
     pub fn bar(self, len: u64, what: &str) -> indicatif::ProgressBar {
         match self {
             Progress::Hidden => indicatif::ProgressBar::hidden(),
@@ -54,7 +55,7 @@ impl Progress {
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
                 b.set_style(style.progress_chars("=> "));
                 b.set_prefix(what.to_string());
-                b
+                terminal::add_bar(b)
             }
         }
     }
@@ -117,8 +118,8 @@ pub struct IngestSummary {
     pub lake_rows: u64,
     /// Months in the whole lake after the run.
     pub lake_months: usize,
-    /// How change detection worked: `full` (count, max(:updated_at), offense-id sum), `content` (no
-    /// :updated_at), `count`; `csv` for imports.
+    /// The aggregates change detection compared, `+`-joined: `count+updated_at+id_sum` (all of them),
+    /// `count+updated_at` or `count+id_sum` (the server refused the other), `count`; `csv` for imports.
     pub detection: String,
 }
 
@@ -153,6 +154,15 @@ impl PipelineError {
             PipelineError::Source(e) => e.is_transient(),
             PipelineError::Lake(e) => e.is_transient(),
             PipelineError::Warehouse(e) => e.is_transient(),
+        }
+    }
+
+    /// Whose problem the failure is; the failing stage decides.
+    pub fn class(&self) -> FailureClass {
+        match self {
+            PipelineError::Source(e) => e.class(),
+            PipelineError::Lake(e) => e.class(),
+            PipelineError::Warehouse(e) => e.class(),
         }
     }
 }

@@ -14,7 +14,7 @@
 
 use crate::domain::{Fingerprint, Month, SourceKind};
 use crate::lake::{Manifest, MonthEntry};
-use crate::source::soql::AggregateLevel;
+use crate::source::soql::Aggregates;
 use crate::source::Fingerprints;
 
 /// Why a month is downloaded.
@@ -100,7 +100,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     let schema_changed = !manifest.source_fields.is_empty()
         && manifest.source_fields != input.source_fields
         && manifest.months.iter().any(|e| e.source_kind == SourceKind::Soda);
-    let recent: Vec<Month> = if fps.level == AggregateLevel::Full {
+    let recent: Vec<Month> = if fps.aggregates.updated_at {
         Vec::new()
     } else {
         fps.months.keys().rev().take(input.recheck_recent_months).copied().collect()
@@ -161,11 +161,21 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             input.source_fields.join(", ")
         ));
     }
-    if fps.level != AggregateLevel::Full {
+    if fps.aggregates != Aggregates::ALL {
+        let refused = Aggregates::ALL.without(fps.aggregates);
+        let names: Vec<&str> = [(refused.updated_at, ":updated_at"), (refused.id_sum, "the offense-id sum")]
+            .into_iter()
+            .filter_map(|(r, name)| r.then_some(name))
+            .collect();
+        let recheck = if fps.aggregates.updated_at {
+            String::new()
+        } else {
+            format!(" and the last {} were fetched again", recent.len())
+        };
         out.notes.push(format!(
-            "the server refused to aggregate :updated_at; months were compared by row count{} and the last {} were fetched again",
-            if fps.level == AggregateLevel::Content { " and offense-id sum" } else { " only" },
-            recent.len()
+            "the server refused to aggregate {}; months were compared by {}{recheck}",
+            names.join(" and "),
+            fps.aggregates.describe()
         ));
     }
     out
@@ -221,8 +231,8 @@ mod tests {
         Manifest { source_fields: fields(), months, ..Manifest::empty("tazs-3rd5", "https://data.seattle.gov") }
     }
 
-    fn source(level: AggregateLevel, months: &[(&str, Fingerprint)]) -> Fingerprints {
-        Fingerprints { months: months.iter().map(|(k, v)| (m(k), v.clone())).collect::<BTreeMap<_, _>>(), level }
+    fn source(aggregates: Aggregates, months: &[(&str, Fingerprint)]) -> Fingerprints {
+        Fingerprints { months: months.iter().map(|(k, v)| (m(k), v.clone())).collect::<BTreeMap<_, _>>(), aggregates }
     }
 
     /// Plans 2024-01..2024-04 with 2026-11 as the current month, no `--full`, recheck of 2.
@@ -252,7 +262,7 @@ mod tests {
     #[test]
     fn a_month_missing_from_the_lake_is_new_and_an_unchanged_one_is_left() {
         let lake = manifest(vec![entry("2024-01", full(5, "t1"), SourceKind::Soda, false)]);
-        let src = source(AggregateLevel::Full, &[("2024-01", full(5, "t1")), ("2024-02", full(7, "t1"))]);
+        let src = source(Aggregates::ALL, &[("2024-01", full(5, "t1")), ("2024-02", full(7, "t1"))]);
         let p = plan_of(&lake, &src);
         assert_eq!(fetched(&p), [("2024-02".to_string(), Why::New)]);
         assert_eq!(p.unchanged, 1);
@@ -269,7 +279,7 @@ mod tests {
             entry("2024-04", full(5, "t1"), SourceKind::Soda, false),
         ]);
         let src = source(
-            AggregateLevel::Full,
+            Aggregates::ALL,
             &[
                 ("2024-01", full(6, "t1")),
                 ("2024-02", full(5, "t2")),
@@ -293,7 +303,7 @@ mod tests {
         ]);
         let content = |n| fp(n, None, Some("100"));
         let src = source(
-            AggregateLevel::Content,
+            Aggregates::each_alone()[1],
             &[("2024-01", content(5)), ("2024-02", content(5)), ("2024-03", content(5))],
         );
         let p = plan_of(&lake, &src);
@@ -302,14 +312,39 @@ mod tests {
         assert_eq!(p.unchanged, 1, "a stored :updated_at the server no longer sends is not a change");
         assert_eq!(p.notes.len(), 1);
         assert!(p.notes[0].contains("row count and offense-id sum") && p.notes[0].contains("last 2"), "{:?}", p.notes);
-        let count_only = source(AggregateLevel::CountOnly, &[("2024-01", fp(5, None, None))]);
+        let count_only = source(Aggregates::COUNT, &[("2024-01", fp(5, None, None))]);
         assert!(plan_of(&lake, &count_only).notes[0].contains("row count only"));
+    }
+
+    #[test]
+    fn without_the_sum_updated_at_still_finds_an_edit_in_an_old_month_and_nothing_is_rechecked() {
+        let lake = manifest(vec![
+            entry("2024-01", full(5, "t1"), SourceKind::Soda, false),
+            entry("2024-02", full(5, "t1"), SourceKind::Soda, false),
+            entry("2024-03", full(5, "t1"), SourceKind::Soda, false),
+        ]);
+        let updated = |u| fp(5, Some(u), None);
+        let src = source(
+            Aggregates::each_alone()[0],
+            &[("2024-01", updated("t2")), ("2024-02", updated("t1")), ("2024-03", updated("t1"))],
+        );
+        let p = plan_of(&lake, &src);
+        assert_eq!(fetched(&p), [("2024-01".to_string(), Why::Changed)], "the oldest month's edit is seen");
+        assert_eq!(p.unchanged, 2, "no recent month is fetched again: :updated_at catches edits");
+        assert_eq!(p.notes.len(), 1);
+        assert!(
+            p.notes[0].contains("refused to aggregate the offense-id sum")
+                && p.notes[0].contains("row count and max(:updated_at)")
+                && !p.notes[0].contains("fetched again"),
+            "{:?}",
+            p.notes
+        );
     }
 
     #[test]
     fn full_forces_every_stored_month_and_new_ones_stay_new() {
         let lake = manifest(vec![entry("2024-01", full(5, "t1"), SourceKind::Soda, false)]);
-        let src = source(AggregateLevel::Full, &[("2024-01", full(5, "t1")), ("2024-02", full(1, "t1"))]);
+        let src = source(Aggregates::ALL, &[("2024-01", full(5, "t1")), ("2024-02", full(1, "t1"))]);
         let p = plan(PlanInput { full: true, ..input(&lake, &src) });
         assert_eq!(fetched(&p), [("2024-01".to_string(), Why::Forced), ("2024-02".to_string(), Why::New)]);
         assert_eq!(p.unchanged, 0);
@@ -322,7 +357,7 @@ mod tests {
             entry("2024-01", full(5, "t1"), SourceKind::Soda, false),
             entry("2024-02", full(5, "t1"), SourceKind::Soda, false),
         ]);
-        let src = source(AggregateLevel::Full, &[("2024-01", full(5, "t1"))]);
+        let src = source(Aggregates::ALL, &[("2024-01", full(5, "t1"))]);
         let p = plan_of(&lake, &src);
         assert_eq!(p.delete, [m("2024-02")]);
         assert!(p.fetch.is_empty());
@@ -335,13 +370,13 @@ mod tests {
             entry("2024-01", full(5, "t1"), SourceKind::Soda, false),
             entry("2024-02", full(5, "t1"), SourceKind::Soda, false),
         ]);
-        let src = source(AggregateLevel::Full, &[("2024-01", full(5, "t9")), ("2024-02", full(5, "t9"))]);
+        let src = source(Aggregates::ALL, &[("2024-01", full(5, "t9")), ("2024-02", full(5, "t9"))]);
         let p = plan_of(&lake, &src);
         assert!(p.dataset_replaced);
         assert_eq!((p.comparable, p.fetch.len()), (2, 2));
         // One comparable month moving is not enough to say so.
         let lake = manifest(vec![entry("2024-01", full(5, "t1"), SourceKind::Soda, false)]);
-        let src = source(AggregateLevel::Full, &[("2024-01", full(5, "t9")), ("2024-02", full(5, "t9"))]);
+        let src = source(Aggregates::ALL, &[("2024-01", full(5, "t9")), ("2024-02", full(5, "t9"))]);
         assert!(!plan_of(&lake, &src).dataset_replaced);
     }
 
@@ -351,7 +386,7 @@ mod tests {
             entry("2024-01", full(5, "t1"), SourceKind::Soda, false),
             entry("2024-02", full(5, "t1"), SourceKind::Soda, false),
         ]);
-        let src = source(AggregateLevel::Full, &[("2024-01", full(5, "t1")), ("2024-02", full(5, "t1"))]);
+        let src = source(Aggregates::ALL, &[("2024-01", full(5, "t1")), ("2024-02", full(5, "t1"))]);
         let now = vec!["report_number".to_string(), "offense_id".to_string(), "census_block".to_string()];
         let p = plan(PlanInput { source_fields: &now, ..input(&lake, &src) });
         assert_eq!(p.fetch.len(), 2);
@@ -369,7 +404,7 @@ mod tests {
             entry("2024-01", fp(5, None, None), SourceKind::Csv, false),
             entry("2024-02", full(5, "t1"), SourceKind::Soda, false),
         ]);
-        let src = source(AggregateLevel::Full, &[("2024-01", full(5, "t1")), ("2024-02", full(5, "t1"))]);
+        let src = source(Aggregates::ALL, &[("2024-01", full(5, "t1")), ("2024-02", full(5, "t1"))]);
         let p = plan_of(&lake, &src);
         assert_eq!(fetched(&p), [("2024-01".to_string(), Why::Changed)], "same count, but not the source's copy");
     }
@@ -383,7 +418,7 @@ mod tests {
             entry("2024-04", full(5, "t1"), SourceKind::Soda, false),
         ]);
         let src = source(
-            AggregateLevel::Full,
+            Aggregates::ALL,
             &[("2024-02", full(5, "t1")), ("2024-03", full(5, "t1")), ("2024-04", full(6, "t2"))],
         );
         let p = plan(PlanInput { current, ..input(&lake, &src) });
@@ -410,7 +445,7 @@ mod tests {
         assert_eq!(probe_range(&lake, m("2024-01"), m("2024-04")), (m("2015-06"), m("2024-04")));
         // The source's fingerprints cover the widened range; 2015-07 is vouched for and outside the range.
         let src = source(
-            AggregateLevel::Full,
+            Aggregates::ALL,
             &[
                 ("2015-06", full(5, "t1")),
                 ("2015-07", full(9, "t9")),
@@ -436,7 +471,7 @@ mod tests {
             entry("2015-07", full(5, "t1"), SourceKind::Soda, false),
             entry("2024-01", full(5, "t1"), SourceKind::Soda, false),
         ]);
-        let src = source(AggregateLevel::Full, &[("2024-01", full(5, "t1"))]);
+        let src = source(Aggregates::ALL, &[("2024-01", full(5, "t1"))]);
         let p = plan_of(&lake, &src);
         assert_eq!(p.delete, [m("2015-06")], "2015-07 is outside the range asked for and vouched for: kept");
         assert!(p.fetch.is_empty());

@@ -1,5 +1,7 @@
 use std::path::PathBuf;
 
+use crate::domain::FailureClass;
+
 /// Errors of keeping runs: the run lock, the run ledger, and starting a run.
 #[derive(Debug, thiserror::Error)]
 pub enum RunsError {
@@ -23,5 +25,14 @@ impl RunsError {
     /// lock or ledger file could not be used (the disk may be full for now). Not when shutting down.
     pub fn is_transient(&self) -> bool {
         !matches!(self, RunsError::ShuttingDown)
+    }
+
+    /// Another run holding the lock has a class of its own; so has a shutdown.
+    pub fn class(&self) -> FailureClass {
+        match self {
+            RunsError::LockBusy { .. } => FailureClass::Busy,
+            RunsError::ShuttingDown => FailureClass::Stopped,
+            _ => FailureClass::Other,
+        }
     }
 }

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use crate::domain::Month;
+use crate::domain::{FailureClass, Month};
 
 /// Errors of the source stage. URLs never carry the app token (it travels in a header).
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +56,26 @@ impl SourceError {
             _ => false,
         }
     }
+
+    /// Whose problem this is: the source's (unreachable, refusing, answering unusably), or the user's (the
+    /// range flags, the export file). [`SourceError::is_transient`] says whether trying again may help.
+    pub fn class(&self) -> FailureClass {
+        match self {
+            SourceError::GaveUp { .. }
+            | SourceError::Rejected { .. }
+            | SourceError::SchemaChanged { .. }
+            | SourceError::MissingColumns { .. }
+            | SourceError::AmbiguousColumns { .. }
+            | SourceError::NoSchema { .. }
+            | SourceError::CountMismatch { .. }
+            | SourceError::BadResponse { .. } => FailureClass::Source,
+            SourceError::InvalidRange { .. }
+            | SourceError::Io { .. }
+            | SourceError::CsvFormat { .. }
+            | SourceError::CsvMissingColumn { .. } => FailureClass::Usage,
+            SourceError::Client(_) => FailureClass::Other,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -83,6 +103,21 @@ mod tests {
             SourceError::InvalidRange { since: m, until: m },
         ] {
             assert!(!e.is_transient(), "{e}");
+        }
+    }
+
+    #[test]
+    fn an_unreachable_or_refusing_source_is_the_sources_and_a_bad_range_or_export_the_users() {
+        let m = Month::parse("2024-03").unwrap();
+        let refused =
+            SourceError::Rejected { url: "u".into(), status: 403, code: None, message: "m".into(), hint: "h" };
+        let gave_up = SourceError::GaveUp { url: "u".into(), attempts: 3, last: "connection failed".into() };
+        for e in [refused, gave_up, SourceError::SchemaChanged { column: "c".into(), url: "u".into() }] {
+            assert_eq!(e.class(), FailureClass::Source, "{e}");
+        }
+        let bad_export = SourceError::CsvFormat { path: "x.csv".into(), message: "m".into() };
+        for e in [SourceError::InvalidRange { since: m, until: m }, bad_export] {
+            assert_eq!(e.class(), FailureClass::Usage, "{e}");
         }
     }
 }

@@ -3,15 +3,60 @@
 
 use crate::domain::Month;
 
-/// What the per-month fingerprint aggregate asks for. Servers that refuse an aggregate get a smaller one.
+/// What the per-month fingerprint aggregate asks for besides `count(*)`, which every server answers. A server
+/// that refuses one of the two is asked for the other alone, so refusing the sum does not cost `:updated_at`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AggregateLevel {
-    /// count, max(:updated_at) and sum(offense_id::number).
-    Full,
-    /// count and sum(offense_id::number): the server refused to aggregate `:updated_at`.
-    Content,
-    /// count only: the server refused the sum as well.
-    CountOnly,
+pub struct Aggregates {
+    /// `max(:updated_at)`: catches every edit, since an edited row gets the newest `:updated_at`.
+    pub updated_at: bool,
+    /// `sum(offense_id::number)`: catches rows replaced by others (new offense ids, same count).
+    pub id_sum: bool,
+}
+
+impl Aggregates {
+    /// Both optional aggregates: what ingest asks for first.
+    pub const ALL: Aggregates = Aggregates { updated_at: true, id_sum: true };
+    /// The count alone.
+    pub const COUNT: Aggregates = Aggregates { updated_at: false, id_sum: false };
+
+    /// Each optional aggregate on its own, for a server that refused them together.
+    pub fn each_alone() -> [Aggregates; 2] {
+        [Aggregates { updated_at: true, id_sum: false }, Aggregates { updated_at: false, id_sum: true }]
+    }
+
+    /// The aggregates besides the count that are in `self` but not in `other`.
+    pub fn without(self, other: Aggregates) -> Aggregates {
+        Aggregates { updated_at: self.updated_at && !other.updated_at, id_sum: self.id_sum && !other.id_sum }
+    }
+
+    pub fn union(self, other: Aggregates) -> Aggregates {
+        Aggregates { updated_at: self.updated_at || other.updated_at, id_sum: self.id_sum || other.id_sum }
+    }
+
+    /// The summary's `detection`: the aggregates compared, `+`-joined (`count+updated_at+id_sum` ... `count`).
+    pub fn name(self) -> &'static str {
+        match (self.updated_at, self.id_sum) {
+            (true, true) => "count+updated_at+id_sum",
+            (true, false) => "count+updated_at",
+            (false, true) => "count+id_sum",
+            (false, false) => "count",
+        }
+    }
+
+    /// The aggregates in words, for the summary's notes.
+    pub fn describe(self) -> String {
+        let mut parts = vec!["row count"];
+        if self.updated_at {
+            parts.push("max(:updated_at)");
+        }
+        if self.id_sum {
+            parts.push("offense-id sum");
+        }
+        match parts.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => "row count only".to_string(),
+        }
+    }
 }
 
 /// Query parameters as (name, value) pairs, in a fixed order so URLs are stable.
@@ -43,13 +88,13 @@ pub fn fingerprints(
     offense_id_field: &str,
     since: Month,
     until: Month,
-    level: AggregateLevel,
+    aggregates: Aggregates,
 ) -> Params {
     let mut select = format!("date_trunc_ym({report_date_field}) AS month, count(*) AS n");
-    if level == AggregateLevel::Full {
+    if aggregates.updated_at {
         select.push_str(", max(:updated_at) AS u");
     }
-    if level != AggregateLevel::CountOnly {
+    if aggregates.id_sum {
         select.push_str(&format!(", sum({offense_id_field}::number) AS s"));
     }
     vec![
@@ -93,8 +138,7 @@ mod tests {
         assert_eq!(get(&p, "$limit"), "500");
         assert_eq!(get(&p, "$offset"), "1000");
 
-        let f =
-            fingerprints("report_date_time", "offense_id", Month::parse("2022-01").unwrap(), m, AggregateLevel::Full);
+        let f = fingerprints("report_date_time", "offense_id", Month::parse("2022-01").unwrap(), m, Aggregates::ALL);
         assert_eq!(
             get(&f, "$select"),
             "date_trunc_ym(report_date_time) AS month, count(*) AS n, max(:updated_at) AS u, sum(offense_id::number) AS s"
@@ -104,10 +148,32 @@ mod tests {
             "report_date_time >= '2022-01-01T00:00:00' AND report_date_time < '2025-01-01T00:00:00'"
         );
         assert_eq!(get(&f, "$group"), "month");
-        let c = fingerprints("report_date_time", "offense_id", m, m, AggregateLevel::Content);
-        assert!(!get(&c, "$select").contains(":updated_at"));
-        assert!(get(&c, "$select").contains("sum(offense_id::number)"));
-        let n = fingerprints("report_date_time", "offense_id", m, m, AggregateLevel::CountOnly);
+        let [updated_at, id_sum] = Aggregates::each_alone();
+        let u = fingerprints("report_date_time", "offense_id", m, m, updated_at);
+        assert_eq!(
+            get(&u, "$select"),
+            "date_trunc_ym(report_date_time) AS month, count(*) AS n, max(:updated_at) AS u"
+        );
+        let s = fingerprints("report_date_time", "offense_id", m, m, id_sum);
+        assert_eq!(
+            get(&s, "$select"),
+            "date_trunc_ym(report_date_time) AS month, count(*) AS n, sum(offense_id::number) AS s"
+        );
+        let n = fingerprints("report_date_time", "offense_id", m, m, Aggregates::COUNT);
         assert_eq!(get(&n, "$select"), "date_trunc_ym(report_date_time) AS month, count(*) AS n");
+    }
+
+    #[test]
+    fn aggregates_are_named_and_described_by_what_they_compare() {
+        let [updated_at, id_sum] = Aggregates::each_alone();
+        assert_eq!(Aggregates::ALL.name(), "count+updated_at+id_sum");
+        assert_eq!(updated_at.name(), "count+updated_at");
+        assert_eq!(id_sum.name(), "count+id_sum");
+        assert_eq!(Aggregates::COUNT.name(), "count");
+        assert_eq!(Aggregates::ALL.describe(), "row count, max(:updated_at) and offense-id sum");
+        assert_eq!(id_sum.describe(), "row count and offense-id sum");
+        assert_eq!(Aggregates::COUNT.describe(), "row count only");
+        assert_eq!(Aggregates::ALL.without(updated_at), id_sum);
+        assert_eq!(updated_at.union(id_sum), Aggregates::ALL);
     }
 }

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::domain::FailureClass;
+
 /// A data test whose failing rows stopped the publish.
 #[derive(Debug, Clone, Serialize)]
 pub struct FailedTest {
@@ -116,6 +118,16 @@ impl WarehouseError {
     /// Never: failed data tests, bad SQL or a full disk fail the same way until the lake or the project changes.
     pub fn is_transient(&self) -> bool {
         false
+    }
+
+    /// Failed data tests have a class of their own; a storage version or a data dir the SQL cannot quote is the
+    /// configuration's fault; the rest is the project's, the lake's or the machine's.
+    pub fn class(&self) -> FailureClass {
+        match self {
+            WarehouseError::DataTestsFailed { .. } => FailureClass::DataTests,
+            WarehouseError::StorageVersion { .. } | WarehouseError::UnquotablePath { .. } => FailureClass::Usage,
+            _ => FailureClass::Other,
+        }
     }
 
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> WarehouseError {

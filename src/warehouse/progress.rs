@@ -1,4 +1,7 @@
-//! A bar over a build's seeds, models and tests, drawn only on a terminal.
+//! A bar over a build's seeds, models and tests, drawn only on a terminal (with the process's other bars, so log
+//! lines print above it).
+
+use crate::domain::terminal;
 
 pub struct Steps(Option<indicatif::ProgressBar>);
 
@@ -11,7 +14,7 @@ impl Steps {
         if let Ok(style) = indicatif::ProgressStyle::with_template("build {bar:30} {pos}/{len} {msg}") {
             bar.set_style(style);
         }
-        Steps(Some(bar))
+        Steps(Some(terminal::add_bar(bar)))
     }
 
     pub fn step(&self, name: &str) {

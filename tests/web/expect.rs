@@ -1,5 +1,5 @@
 //! Expected API answers computed in plain Rust from the fixture rows: an independent second implementation of
-//! what each endpoint promises (docs/readme/web.md), to compare the server's JSON against.
+//! what each endpoint promises (docs/web.md), to compare the server's JSON against.
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -116,6 +116,7 @@ struct Shared {
     in_flight: AtomicUsize,
     peak_in_flight: AtomicUsize,
     refuse_updated_at: AtomicBool,
+    refuse_id_sum: AtomicBool,
     app_token: Mutex<Option<String>>,
     stop: AtomicBool,
 }
@@ -205,6 +206,7 @@ impl SodaServer {
             in_flight: AtomicUsize::new(0),
             peak_in_flight: AtomicUsize::new(0),
             refuse_updated_at: AtomicBool::new(false),
+            refuse_id_sum: AtomicBool::new(false),
             app_token: Mutex::new(None),
             stop: AtomicBool::new(false),
         });
@@ -265,6 +267,12 @@ impl SodaServer {
     /// When set, aggregating `:updated_at` answers 400 in Socrata's error shape.
     pub fn refuse_updated_at_aggregates(&self, refuse: bool) {
         self.shared.refuse_updated_at.store(refuse, Ordering::SeqCst);
+    }
+
+    /// When set, summing `offense_id` (`sum(offense_id::number)`) answers 400 in Socrata's error shape, while
+    /// every other aggregate works: an independent SODA server did exactly this.
+    pub fn refuse_offense_id_sums(&self, refuse: bool) {
+        self.shared.refuse_id_sum.store(refuse, Ordering::SeqCst);
     }
 
     /// When set, a request without this `X-App-Token` gets 403.
@@ -501,6 +509,10 @@ fn respond(shared: &Shared, req: &Request, path: &str, pairs: &[(String, String)
             let e = soql::SoqlError::type_mismatch(
                 "Function max/min/count not defined for :updated_at (meta_data)".to_string(),
             );
+            return Response::json(400, &e.body());
+        }
+        if shared.refuse_id_sum.load(Ordering::SeqCst) && soql::query_sums_column(&params, "offense_id") {
+            let e = soql::SoqlError::type_mismatch("Function sum not defined for offense_id (text)".to_string());
             return Response::json(400, &e.body());
         }
         return match soql::execute(&ds, &shared.dataset_id, &params) {

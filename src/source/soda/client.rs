@@ -11,7 +11,7 @@ use super::page::{parse_page, PageRows};
 use super::response::{parse_fingerprints, terminal, Fingerprints, SocrataError};
 use crate::domain::Month;
 use crate::source::schema::SourceSchema;
-use crate::source::soql::{self, AggregateLevel, Params};
+use crate::source::soql::{self, Aggregates, Params};
 use crate::source::{SourceConfig, SourceError};
 
 /// Requests and bytes so far (shared by concurrent month fetches).
@@ -106,38 +106,63 @@ impl SodaClient {
         Ok(schema)
     }
 
-    /// Every report month's fingerprint in `since..=until`, in one request. Falls back to smaller aggregates
-    /// when the server refuses `max(:updated_at)` (then the sum).
+    /// Every report month's fingerprint in `since..=until`: the count and both optional aggregates in one
+    /// request. A server that refuses that is asked for each optional aggregate alone and every one it accepts
+    /// is kept — one that refuses only the offense-id sum still gives `:updated_at`, which catches every edit —
+    /// and a server that accepts neither is asked for the count alone.
     pub async fn fingerprints(
         &self,
         schema: &SourceSchema,
         since: Month,
         until: Month,
     ) -> Result<Fingerprints, SourceError> {
-        let mut level = AggregateLevel::Full;
-        loop {
-            let params = soql::fingerprints(&schema.report_date_field, &schema.offense_id_field, since, until, level);
-            match self.request("aggregate", &params, |_, body| parse_fingerprints(&body)).await {
-                Ok(months) => return Ok(Fingerprints { months, level }),
-                Err(err) => {
-                    let refusable = match &err {
-                        SourceError::Rejected { status, .. } => (400..500).contains(status),
-                        SourceError::SchemaChanged { column, .. } => column.starts_with(":updated_at"),
-                        _ => false,
-                    };
-                    let next = match level {
-                        AggregateLevel::Full => AggregateLevel::Content,
-                        AggregateLevel::Content => AggregateLevel::CountOnly,
-                        AggregateLevel::CountOnly => return Err(err),
-                    };
-                    if !refusable {
-                        return Err(err);
-                    }
-                    tracing::warn!(stage = "source", error_type = "aggregate_refused", "{err}; retrying with {next:?}");
-                    level = next;
+        let refused = match self.aggregate(schema, since, until, Aggregates::ALL).await {
+            Ok(fingerprints) => return Ok(fingerprints),
+            Err(e) if is_refusal(&e, schema) => e,
+            Err(e) => return Err(e),
+        };
+        tracing::warn!(
+            stage = "source",
+            error_type = "aggregate_refused",
+            "{refused}; asking for each aggregate alone"
+        );
+        let mut kept: Option<Fingerprints> = None;
+        for alone in Aggregates::each_alone() {
+            match self.aggregate(schema, since, until, alone).await {
+                Ok(answer) => {
+                    kept = Some(match kept.take() {
+                        Some(k) => k.merge(answer),
+                        None => answer,
+                    })
                 }
+                Err(e) if is_refusal(&e, schema) => {
+                    tracing::warn!(
+                        stage = "source",
+                        error_type = "aggregate_refused",
+                        aggregates = alone.name(),
+                        "{e}; months are compared without it"
+                    );
+                }
+                Err(e) => return Err(e),
             }
         }
+        match kept {
+            Some(fingerprints) => Ok(fingerprints),
+            None => self.aggregate(schema, since, until, Aggregates::COUNT).await,
+        }
+    }
+
+    /// One fingerprint request asking for `aggregates` besides the count.
+    async fn aggregate(
+        &self,
+        schema: &SourceSchema,
+        since: Month,
+        until: Month,
+        aggregates: Aggregates,
+    ) -> Result<Fingerprints, SourceError> {
+        let params = soql::fingerprints(&schema.report_date_field, &schema.offense_id_field, since, until, aggregates);
+        let months = self.request("aggregate", &params, |_, body| parse_fingerprints(&body)).await?;
+        Ok(Fingerprints { months, aggregates })
     }
 
     /// One page of one report month, parsed into lake rows (parsing runs off the async threads).
@@ -238,6 +263,19 @@ impl SodaClient {
         let base = exp.min(cap);
         // Jitter in [50%, 100%] so concurrent clients do not retry in step.
         base.mul_f64(0.5 + 0.5 * jitter())
+    }
+}
+
+/// Whether a fingerprint request failed because the server will not compute one of its aggregates (a 4xx query
+/// error, or a "no such column" for `:updated_at` or the offense id, which the probe found), rather than because
+/// the source is down or changed.
+fn is_refusal(e: &SourceError, schema: &SourceSchema) -> bool {
+    match e {
+        SourceError::Rejected { status, .. } => (400..500).contains(status),
+        SourceError::SchemaChanged { column, .. } => {
+            column.starts_with(":updated_at") || column.starts_with(schema.offense_id_field.as_str())
+        }
+        _ => false,
     }
 }
 

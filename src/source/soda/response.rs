@@ -3,14 +3,29 @@
 use std::collections::BTreeMap;
 
 use crate::domain::{Fingerprint, Month};
-use crate::source::soql::AggregateLevel;
+use crate::source::soql::Aggregates;
 use crate::source::SourceError;
 
 /// Per-month fingerprints and how they were computed.
 #[derive(Debug, Clone)]
 pub struct Fingerprints {
     pub months: BTreeMap<Month, Fingerprint>,
-    pub level: AggregateLevel,
+    /// The optional aggregates the server answered (the count it always does).
+    pub aggregates: Aggregates,
+}
+
+impl Fingerprints {
+    /// Both answers in one: `self`'s months and counts, each month's `:updated_at` and sum from whichever answer
+    /// has it (each optional aggregate was asked for alone, in its own request).
+    pub fn merge(mut self, other: Fingerprints) -> Fingerprints {
+        for (month, theirs) in other.months {
+            let ours = self.months.entry(month).or_insert_with(|| theirs.clone());
+            ours.max_updated_at = ours.max_updated_at.take().or(theirs.max_updated_at);
+            ours.content_sum = ours.content_sum.take().or(theirs.content_sum);
+        }
+        self.aggregates = self.aggregates.union(other.aggregates);
+        self
+    }
 }
 
 /// Socrata's error body, read loosely: `errorCode` (query errors) or `code` (dataset errors) or just `message`.
@@ -139,5 +154,31 @@ mod tests {
         assert_eq!(fp[&m].max_updated_at.as_deref(), Some("2026-11-01T10:00:00.000Z"));
         assert_eq!(fp[&m.next()], Fingerprint { count: 7, max_updated_at: None, content_sum: None });
         assert!(parse_fingerprints(br#"[{"month":"2024-03-01T00:0"#).is_err());
+    }
+
+    #[test]
+    fn two_answers_of_one_aggregate_each_merge_into_one_fingerprint_per_month() {
+        let m = Month::parse("2024-03").unwrap();
+        let [updated_at, id_sum] = Aggregates::each_alone();
+        let u = Fingerprints {
+            months: parse_fingerprints(br#"[{"month":"2024-03-01T00:00:00.000","n":"5","u":"t1"}]"#).unwrap(),
+            aggregates: updated_at,
+        };
+        let s = Fingerprints {
+            months: parse_fingerprints(
+                br#"[{"month":"2024-03-01T00:00:00.000","n":"5","s":"99"},{"month":"2024-04-01T00:00:00.000","n":"2","s":"7"}]"#,
+            )
+            .unwrap(),
+            aggregates: id_sum,
+        };
+        let both = u.merge(s);
+        assert_eq!(both.aggregates, Aggregates::ALL);
+        let fp = |n, u: Option<&str>, s: &str| Fingerprint {
+            count: n,
+            max_updated_at: u.map(str::to_string),
+            content_sum: Some(s.to_string()),
+        };
+        assert_eq!(both.months[&m], fp(5, Some("t1"), "99"));
+        assert_eq!(both.months[&m.next()], fp(2, None, "7"), "a month only one answer has is kept");
     }
 }

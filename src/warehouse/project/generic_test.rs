@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_yaml::Value as Yaml;
+use yaml_serde::Value as Yaml;
 
 use super::{project_error, GenericKind, GenericTest, Severity, TestedColumn};
 use crate::warehouse::error::WarehouseError;
@@ -183,7 +183,7 @@ mod tests {
     use super::*;
 
     fn yaml(text: &str) -> Yaml {
-        serde_yaml::from_str(text).unwrap()
+        yaml_serde::from_str(text).unwrap()
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_yaml::Value as Yaml;
+use yaml_serde::Value as Yaml;
 
 use super::generic_test;
 use super::settings::{parse_yaml, seq_at, str_at};

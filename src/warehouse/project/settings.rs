@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_yaml::Value as Yaml;
+use yaml_serde::Value as Yaml;
 
 use super::{project_error, Files, NodeConfig};
 use crate::warehouse::error::WarehouseError;
@@ -72,7 +72,7 @@ fn folder_config(tree: &Yaml, folders: &[&str]) -> Result<NodeConfig, WarehouseE
 }
 
 pub(super) fn parse_yaml(file: &str, text: &str) -> Result<Yaml, WarehouseError> {
-    serde_yaml::from_str(text).map_err(|e| project_error(file, e.to_string()))
+    yaml_serde::from_str(text).map_err(|e| project_error(file, e.to_string()))
 }
 
 pub(super) fn str_at<'a>(v: &'a Yaml, key: &str) -> Option<&'a str> {

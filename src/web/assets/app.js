@@ -1,5 +1,5 @@
 // The dashboard: reads the view from the URL, fetches the JSON API, draws the charts, writes the view back.
-// The page uses nothing but /api/* (see the README's API reference).
+// The page uses nothing but /api/* (see docs/web.md, "JSON API").
 "use strict";
 
 (() => {

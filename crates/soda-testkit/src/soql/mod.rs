@@ -7,7 +7,7 @@ mod parse;
 mod plan;
 
 pub(crate) use exec::execute;
-pub(crate) use plan::query_aggregates_updated_at;
+pub(crate) use plan::{query_aggregates_updated_at, query_sums_column};
 
 /// Socrata's maximum `$limit` on 2.x endpoints.
 pub(crate) const MAX_LIMIT: u64 = 50_000;

@@ -556,24 +556,45 @@ pub(crate) fn plan(ds: &Dataset, dataset_id: &str, q: &QueryParams) -> Result<Pl
     Ok(Plan { outputs, filter, aggregate, group, having, order, aggs, limit, offset })
 }
 
+/// True when a `sum(...)` call's argument refers to the column `column` (an independent SODA server refused
+/// `sum(offense_id::number)` while computing every other aggregate).
+fn sums_column(a: &Ast, column: &str) -> bool {
+    mentions(a, &|x| match x {
+        Ast::Call { name, args, .. } if name == "sum" => {
+            args.iter().any(|arg| mentions(arg, &|y| matches!(y, Ast::Name(n) if n == column)))
+        }
+        _ => false,
+    })
+}
+
 /// True when any aggregate in the query's `$select`/`$order`/`$having` is over `:updated_at`.
 pub(crate) fn query_aggregates_updated_at(q: &QueryParams) -> bool {
+    query_mentions(q, &aggregates_updated_at)
+}
+
+/// True when the query's `$select`/`$order`/`$having` sums the column `column`.
+pub(crate) fn query_sums_column(q: &QueryParams, column: &str) -> bool {
+    query_mentions(q, &|a| sums_column(a, column))
+}
+
+/// True when `pred` holds somewhere in the query's `$select`, `$order` or `$having` (aliases resolved).
+fn query_mentions(q: &QueryParams, pred: &dyn Fn(&Ast) -> bool) -> bool {
     let select = q.select.as_deref().and_then(|s| parse::parse_select(s).ok()).unwrap_or_default();
     let mut aliases = HashMap::new();
     let mut hit = false;
     for item in &select {
         if let SelectItem::Expr { expr, alias } = item {
-            hit |= aggregates_updated_at(expr);
+            hit |= pred(expr);
             if let Some(a) = alias {
                 aliases.insert(a.clone(), expr.clone());
             }
         }
     }
     for o in q.order.as_deref().and_then(|s| parse::parse_order(s).ok()).unwrap_or_default() {
-        hit |= aggregates_updated_at(&substitute_aliases(&o.expr, &aliases));
+        hit |= pred(&substitute_aliases(&o.expr, &aliases));
     }
     if let Some(h) = q.having.as_deref().and_then(|s| parse::parse_expr(s).ok()) {
-        hit |= aggregates_updated_at(&substitute_aliases(&h, &aliases));
+        hit |= pred(&substitute_aliases(&h, &aliases));
     }
     hit
 }

@@ -117,6 +117,26 @@ fn refusing_updated_at_aggregates_answers_400_but_content_aggregates_work() {
 }
 
 #[test]
+fn refusing_offense_id_sums_answers_400_but_count_and_updated_at_aggregates_work() {
+    let rows = generate::rows(&spec(29, "2024-01", "2024-01", 40, Schema::Nibrs));
+    let server = SodaServer::start(DATASET, rows);
+    server.refuse_offense_id_sums(true);
+    let r = get(&server, &fingerprint_query("report_date_time", "2024-01-01", "2024-02-01"));
+    assert_eq!(r.status, 400, "the full fingerprint sums offense_id");
+    assert_eq!(r.json()["errorCode"], "query.soql.type-mismatch");
+    let alone = resource(&[("$select", "sum(offense_id::number) AS s")]);
+    assert_eq!(get(&server, &alone).status, 400, "a sum of offense_id alone is refused too");
+    let select = "date_trunc_ym(report_date_time) AS month, count(*) AS n, max(:updated_at) AS u";
+    let ok = get(&server, &resource(&[("$select", select), ("$group", "month")]));
+    assert_eq!(ok.status, 200);
+    assert_eq!((s(&ok.rows()[0], "n"), s(&ok.rows()[0], "u").is_some()), (Some("40"), true));
+    let other_aggregate = resource(&[("$select", "max(offense_id) AS m, count(*) AS n")]);
+    assert_eq!(get(&server, &other_aggregate).status, 200, "only sums of offense_id are refused");
+    server.refuse_offense_id_sums(false);
+    assert_eq!(get(&server, &fingerprint_query("report_date_time", "2024-01-01", "2024-02-01")).status, 200);
+}
+
+#[test]
 fn real_pulls_load_and_are_served_with_their_real_counts() {
     let pull1 = samples::pull1();
     let pull2 = samples::pull2();
