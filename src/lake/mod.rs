@@ -14,4 +14,4 @@ pub use config::LakeConfig;
 pub use error::LakeError;
 pub use manifest::{Manifest, MonthEntry};
 pub use store::{Committed, Lake, QuarantineLine, StagedMonth, Stager};
-pub use writer::StagingTable;
+pub use writer::{encode_month, MonthFile, StagingTable};
