@@ -7,6 +7,8 @@
 //! one page body at a time (at most `page_size_rows` rows) plus its month's decoded columns (compact Arrow
 //! arrays, a fraction of the JSON they came from), and a staged month keeps nothing in memory.
 
+use std::sync::Arc;
+
 use arrow_array::RecordBatch;
 use futures_util::stream::{self, StreamExt};
 use indicatif::ProgressBar;
@@ -16,7 +18,6 @@ use super::{PipelineError, Progress};
 use crate::domain::{Fingerprint, Month};
 use crate::lake::{encode_month, Lake, LakeError, QuarantineLine, StagedMonth, Stager};
 use crate::source::{SodaClient, SourceConfig, SourceError, SourceSchema};
-use std::sync::Arc;
 
 /// A month downloaded, verified and staged, with what the plan said about it.
 pub struct Staged {
