@@ -149,7 +149,8 @@ impl SodaClient {
     }
 
     /// One page of one report month, decoded into lake columns (decoding runs off the async threads). A body that
-    /// is not an array of rows fails at once: it arrived whole, so asking again would only get it again.
+    /// ends before its array of rows is retried (it may have been cut short); one that is whole but not an array
+    /// of rows fails at once, as asking again would only get it again.
     pub async fn fetch_page(
         &self,
         schema: &Arc<SourceSchema>,
@@ -159,7 +160,13 @@ impl SodaClient {
         let params = soql::month_page(schema, month, self.config.page_size_rows, offset);
         let schema = Arc::clone(schema);
         self.request_body("page", &params, move |_, body| {
-            decode_page(&schema, &body).map_err(|e| BodyError::Malformed(e.to_string()))
+            decode_page(&schema, &body).map_err(|e| {
+                if e.cut_short {
+                    BodyError::Unreadable(e.to_string())
+                } else {
+                    BodyError::Malformed(e.to_string())
+                }
+            })
         })
         .await
     }

@@ -13,8 +13,9 @@
 //! One bad row is one quarantined row. A value that is not valid UTF-8, a lone surrogate escape (`"\ud800"`), a
 //! raw control character or a row object that is not well-formed JSON rejects that row alone, with a reason
 //! naming the field and the byte; the scan picks up again after the row's closing brace. Only a body whose rows
-//! cannot be told apart (not an array, a row that never ends) fails the page — and that is the server's fault,
-//! never something to retry as if it were busy.
+//! cannot be told apart fails the page: one that ends before its array does may have been cut short on the way
+//! ([`MalformedPage::cut_short`], worth asking again); any other (not an array, bytes after it) is the server's
+//! fault, never something to retry as if it were busy.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -42,6 +43,9 @@ pub struct DecodedPage {
 pub struct MalformedPage {
     pub offset: usize,
     pub message: String,
+    /// The body ended before its array of rows did, so it may have been cut short on the way: worth another
+    /// request. A body that ends where it should but is wrong would only come back the same.
+    pub cut_short: bool,
 }
 
 /// Decodes one page (a JSON array of row objects) into lake columns, quarantining the rows that cannot be kept.
@@ -56,7 +60,8 @@ pub fn decode_page(schema: &SourceSchema, body: &[u8]) -> Result<DecodedPage, Ma
         rows: 0,
     };
     d.run()?;
-    let batch = d.out.finish().map_err(|e| MalformedPage { offset: body.len(), message: e.to_string() })?;
+    let batch =
+        d.out.finish().map_err(|e| MalformedPage { offset: body.len(), message: e.to_string(), cut_short: false })?;
     Ok(DecodedPage { batch, rejected: d.rejected, rows: d.rows })
 }
 
@@ -378,8 +383,9 @@ struct PageDecoder<'s, 'b> {
 }
 
 impl<'b> PageDecoder<'_, 'b> {
+    /// The page cannot be read at `offset`; when that is the body's end, the body may have been cut short.
     fn malformed(&self, offset: usize, message: &str) -> MalformedPage {
-        MalformedPage { offset, message: message.to_string() }
+        MalformedPage { offset, message: message.to_string(), cut_short: offset >= self.b.len() }
     }
 
     /// The array of row objects, one row at a time.
@@ -400,7 +406,10 @@ impl<'b> PageDecoder<'_, 'b> {
                 i = match self.row(i) {
                     Ok(end) => end,
                     Err(bad) => {
-                        let end = find_value_end(b, i).ok_or_else(|| self.malformed(i, "a row object never ends"))?;
+                        let end = find_value_end(b, i).ok_or_else(|| MalformedPage {
+                            cut_short: true,
+                            ..self.malformed(i, "a row object never ends")
+                        })?;
                         let reason = format!(
                             "the row is not a well-formed JSON object: {} (at byte {} of the page)",
                             bad.message, bad.offset
@@ -727,15 +736,25 @@ mod tests {
     #[test]
     fn a_body_whose_rows_cannot_be_told_apart_fails_the_page() {
         let schema = new_schema();
+        // Whole but wrong: asking again would get the same body.
         for (body, says) in [
             (&b"<html>busy</html>"[..], "expected '['"),
-            (br#"[{"offense_id":"1"},{"off"#, "never ends"),
             (br#"[{"offense_id":"1"} {"offense_id":"2"}]"#, "expected ',' or ']'"),
             (br#"[{"offense_id":"1"}] x"#, "after the array"),
             (br#"["row"]"#, "expected a row object"),
         ] {
             let err = decode_page(&schema, body).unwrap_err();
-            assert!(err.to_string().contains(says), "{err}");
+            assert!(err.to_string().contains(says) && !err.cut_short, "{err}");
+        }
+        // Ending before the array does: cut short on the way, worth another request.
+        for (body, says) in [
+            (&b""[..], "expected '['"),
+            (br#"[{"offense_id":"1"},{"off"#, "never ends"),
+            (br#"[{"offense_id":"1"},"#, "expected a row object"),
+            (br#"[{"offense_id":"1"}"#, "expected ',' or ']'"),
+        ] {
+            let err = decode_page(&schema, body).unwrap_err();
+            assert!(err.to_string().contains(says) && err.cut_short, "{err}");
         }
         let empty = decode_page(&schema, b" [ ]\n").unwrap();
         assert_eq!((empty.rows, empty.batch.num_rows()), (0, 0));
