@@ -1,5 +1,6 @@
 //! The one integration-test binary (each extra binary would link the bundled DuckDB again).
 
+mod bad_rows;
 mod cli;
 mod fixture_lake;
 mod hardening;

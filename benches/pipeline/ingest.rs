@@ -1,9 +1,17 @@
-//! Ingest section: the built `crimewatch ingest` against the local SODA server on ~1.2M generated rows.
+//! Ingest section: every party fetches the same ~1.2M generated rows (2008-01 to now) from one in-process SODA
+//! server, in the same run, alternating, so the ratios are measured rather than remembered (issue 16):
+//! 1. crimewatch's backfill (`ingest` into an empty data dir): wall time, rows/s, CPU µs per row, peak RSS (the
+//!    child's own, `wait4` → `ru_maxrss`), requests and bytes from the server's log;
+//! 2. the download floor: the same page requests the backfill made, replayed with the same concurrency by a bare
+//!    keep-alive client that discards the bodies;
+//! 3. the no-change re-run on the same data dir;
+//! 4. the plain Python baseline (`benches/python/naive_ingest.py`: requests + pandas + pyarrow, one month at a
+//!    time, page by page), in a venv `benches/python/install` makes (`BENCH_PYTHON` names another python);
+//! 5. with `BENCH_BASELINE_BIN=/path/to/an/older/crimewatch`, that binary's backfill: the "before" of
+//!    docs/benchmarks.md, on the same server in the same run.
 //!
-//! Per run: (1) a full backfill into an empty data dir — wall time, rows/s, the child's peak RSS
-//! (`wait4` → `ru_maxrss`), requests and bytes from the server log; (2) the download floor — the same page
-//! requests the ingest made, replayed with the same concurrency by a bare keep-alive client that discards the
-//! bodies; (3) the no-change re-run on the same data dir — wall time and requests.
+//! CPU time is reported for every party, the server's included (the bench process's own CPU time across a party's
+//! run: the server's threads, and for the floor its bare client too).
 
 use std::ffi::OsStr;
 use std::io::{Read, Write};
@@ -16,20 +24,41 @@ use std::time::{Duration, Instant};
 use soda_testkit::generate::{self, GenSpec, Schema};
 use soda_testkit::{Month, RequestKind, SodaServer};
 
-use crate::{median_duration, median_u64, megabytes, run_crimewatch, secs, ChildRun, Report};
+use crate::{median_duration, median_u64, megabytes, run_crimewatch, run_program, secs, ChildRun, Report};
 
 const SECTION: &str = "ingest";
 const DATASET: &str = "tazs-3rd5";
-/// Targets from issue 2.
+const SINCE: &str = "2008-01";
+/// Targets from issue 16.
 const FLOOR_RATIO_TARGET: f64 = 1.5;
-const RSS_TARGET_BYTES: u64 = 256 * 1024 * 1024;
-const NO_CHANGE_TARGET: Duration = Duration::from_secs(1);
+const PYTHON_RATIO_TARGET: f64 = 10.0;
+const RSS_TARGET_BYTES: u64 = 200 * 1024 * 1024;
+const CPU_PER_ROW_TARGET_US: f64 = 3.0;
+const NO_CHANGE_TARGET: Duration = Duration::from_millis(500);
 
-/// Runs `crimewatch --data-dir DIR --socrata-url URL ingest --since 2008-01 --json`.
-fn run_ingest(data_dir: &Path, url: &str) -> ChildRun {
+/// The arguments of `crimewatch --data-dir DIR --socrata-url URL ingest --since 2008-01 --json`.
+fn ingest_args<'a>(data_dir: &'a Path, url: &'a str) -> Vec<&'a OsStr> {
     let mut args = vec![OsStr::new("--data-dir"), data_dir.as_os_str()];
-    args.extend(["--socrata-url", url, "--dataset", DATASET, "ingest", "--since", "2008-01", "--json"].map(OsStr::new));
-    run_crimewatch(&args, &data_dir.with_extension("usage"))
+    args.extend(["--socrata-url", url, "--dataset", DATASET, "ingest", "--since", SINCE, "--json"].map(OsStr::new));
+    args
+}
+
+fn run_ingest(data_dir: &Path, url: &str) -> ChildRun {
+    run_crimewatch(&ingest_args(data_dir, url), &data_dir.with_extension("usage"))
+}
+
+/// The Python baseline's interpreter: `BENCH_PYTHON`, else the venv `benches/python/install` makes (or finds).
+fn python() -> Result<PathBuf, String> {
+    if let Ok(p) = std::env::var("BENCH_PYTHON") {
+        return Ok(PathBuf::from(p));
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/python/install");
+    let out = std::process::Command::new(&script).output().map_err(|e| format!("{}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!("{} failed: {}", script.display(), String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout.lines().last().map(|l| PathBuf::from(l.trim())).ok_or_else(|| "the install script printed nothing".into())
 }
 
 /// Fetches every target with `concurrency` keep-alive connections, reading and discarding the bodies.
@@ -106,43 +135,108 @@ fn tail(s: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// One party's figures, run after run.
+#[derive(Default)]
+struct Party {
+    walls: Vec<Duration>,
+    cpus: Vec<Duration>,
+    server_cpus: Vec<Duration>,
+    rss: Vec<u64>,
+    requests: Vec<u64>,
+    bytes: Vec<u64>,
+}
+
+impl Party {
+    /// Runs `f` (one child process) against `server`, keeping its figures and the server's CPU time meanwhile.
+    fn measure(&mut self, server: &SodaServer, f: impl FnOnce() -> ChildRun) -> ChildRun {
+        server.reset_log();
+        let before = crate::own_cpu();
+        let run = f();
+        self.server_cpus.push(crate::own_cpu().saturating_sub(before));
+        if run.ok {
+            self.walls.push(run.wall);
+            self.cpus.push(run.cpu);
+            self.rss.push(run.peak_rss_bytes);
+            self.requests.push(server.request_count() as u64);
+            self.bytes.push(server.bytes_sent());
+        }
+        run
+    }
+
+    fn wall(&self) -> Duration {
+        median_duration(self.walls.clone())
+    }
+
+    /// Wall time, CPU time (and per row), the server's CPU time, peak RSS, requests and bytes, one figure each.
+    fn report(&self, report: &mut Report, name: &str, rows: usize) {
+        if self.walls.is_empty() {
+            return;
+        }
+        let all = |v: &[Duration]| v.iter().map(|d| secs(*d)).collect::<Vec<_>>();
+        report.add(SECTION, &format!("{name}: wall time"), secs(self.wall()), all(&self.walls));
+        let cpu = median_duration(self.cpus.clone());
+        report.add(SECTION, &format!("{name}: CPU time"), secs(cpu), all(&self.cpus));
+        report.add(SECTION, &format!("{name}: CPU per row"), format!("{:.2} µs", per_row_us(cpu, rows)), Vec::new());
+        let server = median_duration(self.server_cpus.clone());
+        report.add(SECTION, &format!("{name}: CPU time of the test server"), secs(server), all(&self.server_cpus));
+        let rss = median_u64(self.rss.clone());
+        report.add(
+            SECTION,
+            &format!("{name}: peak RSS"),
+            megabytes(rss),
+            self.rss.iter().map(|b| megabytes(*b)).collect(),
+        );
+        report.add(SECTION, &format!("{name}: requests"), median_u64(self.requests.clone()).to_string(), Vec::new());
+        report.add(SECTION, &format!("{name}: response bytes"), megabytes(median_u64(self.bytes.clone())), Vec::new());
+    }
+}
+
+fn per_row_us(cpu: Duration, rows: usize) -> f64 {
+    cpu.as_secs_f64() * 1e6 / rows.max(1) as f64
+}
+
+/// `a / b` per run, as the median and every run's value.
+fn ratios(a: &[Duration], b: &[Duration]) -> (f64, Vec<String>) {
+    let mut r: Vec<f64> = a.iter().zip(b).map(|(a, b)| a.as_secs_f64() / b.as_secs_f64().max(1e-9)).collect();
+    let shown = r.iter().map(|x| format!("{x:.2}×")).collect();
+    r.sort_by(f64::total_cmp);
+    (r.get(r.len() / 2).copied().unwrap_or(f64::NAN), shown)
+}
+
+fn failed(report: &mut Report, what: &str, run: usize, r: &ChildRun) {
+    report.note(format!(
+        "{what} failed (run {run}): stderr tail:\n{}\nstdout tail:\n{}",
+        tail(&r.stderr, 15),
+        tail(&r.stdout, 5)
+    ));
+}
+
 pub fn run(report: &mut Report) {
     let runs = crate::runs();
     let rows: usize = std::env::var("BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_200_000);
-    let first = Month::parse("2008-01").expect("valid month");
+    let first = Month::parse(SINCE).expect("valid month");
     let last = Month::current_in_seattle(chrono::Utc::now());
     let spec = GenSpec { seed: 2026, first, last, rows, schema: Schema::Nibrs };
+    let python = python().map_err(|e| report.note(format!("no Python baseline: {e}"))).ok();
+    let before_bin = std::env::var_os("BENCH_BASELINE_BIN").map(PathBuf::from);
     eprintln!("ingest: generating {rows} rows for {first}..{last} and starting the SODA server (not timed)...");
     let t = Instant::now();
     let server = SodaServer::start_streaming(DATASET, generate::iter(&spec));
     eprintln!("ingest: server ready at {} after {:.1} s", server.url(), t.elapsed().as_secs_f64());
-    let addr = server.url().trim_start_matches("http://").to_string();
+    let url = server.url();
+    let addr = url.trim_start_matches("http://").to_string();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/python/naive_ingest.py");
 
-    let mut backfill = Vec::new();
-    let (mut client_cpus, mut server_cpus, mut floor_cpus) = (Vec::new(), Vec::new(), Vec::new());
-    let mut rss = Vec::new();
-    let mut requests = Vec::new();
-    let mut bytes = Vec::new();
-    let mut floors = Vec::new();
-    let mut ratios = Vec::new();
-    let mut concurrency = Vec::new();
-    let mut no_change = Vec::new();
-    let mut no_change_requests = Vec::new();
+    let (mut backfill, mut py, mut before) = (Party::default(), Party::default(), Party::default());
+    let (mut floors, mut floor_cpus, mut concurrency) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut no_change, mut no_change_requests) = (Vec::new(), Vec::new());
     let mut lake_count = None;
     for i in 0..runs {
         let dir = temp_data_dir(i);
-        server.reset_log();
-        eprintln!("ingest: run {}/{runs}: backfill into {}", i + 1, dir.display());
-        let server_cpu_before = crate::own_cpu();
-        let full = run_ingest(&dir, &server.url());
-        let server_cpu = crate::own_cpu().saturating_sub(server_cpu_before);
+        eprintln!("ingest: run {}/{runs}: crimewatch backfill into {}", i + 1, dir.display());
+        let full = backfill.measure(&server, || run_ingest(&dir, &url));
         if !full.ok {
-            report.note(format!(
-                "ingest backfill failed (run {}): stderr tail:\n{}\nstdout tail:\n{}",
-                i + 1,
-                tail(&full.stderr, 15),
-                tail(&full.stdout, 5)
-            ));
+            failed(report, "ingest backfill", i + 1, &full);
             let _ = std::fs::remove_dir_all(&dir);
             break;
         }
@@ -150,23 +244,16 @@ pub fn run(report: &mut Report) {
         let pages: Vec<String> =
             log.iter().filter(|r| r.kind == RequestKind::Page && r.status == 200).map(|r| r.target.clone()).collect();
         let peak = server.peak_concurrency().max(1);
+        concurrency.push(peak as u64);
         if i == 0 {
             lake_count = Some(lake_rows(&dir));
         }
-        backfill.push(full.wall);
-        client_cpus.push(full.cpu);
-        server_cpus.push(server_cpu);
-        rss.push(full.peak_rss_bytes);
-        requests.push(log.len() as u64);
-        bytes.push(server.bytes_sent());
-        concurrency.push(peak as u64);
 
         eprintln!("ingest: run {}/{runs}: replaying {} pages with {peak} connections", i + 1, pages.len());
         let floor_cpu_before = crate::own_cpu();
         let (floor, floor_bytes) = replay(&addr, &pages, peak);
         floor_cpus.push(crate::own_cpu().saturating_sub(floor_cpu_before));
         floors.push(floor);
-        ratios.push(full.wall.as_secs_f64() / floor.as_secs_f64().max(1e-9));
         if i == 0 {
             report.note(format!(
                 "run 1: {} requests ({} pages, {} replayed bytes); ingest summary: {}",
@@ -183,14 +270,45 @@ pub fn run(report: &mut Report) {
         }
 
         server.reset_log();
-        let again = run_ingest(&dir, &server.url());
+        let again = run_ingest(&dir, &url);
         if !again.ok {
-            report.note(format!("no-change re-run failed (run {}): {}", i + 1, tail(&again.stderr, 10)));
+            failed(report, "no-change re-run", i + 1, &again);
         } else {
             no_change.push(again.wall);
             no_change_requests.push(server.request_count() as u64);
         }
         let _ = std::fs::remove_dir_all(&dir);
+
+        if let Some(python) = &python {
+            let out = temp_data_dir(i);
+            eprintln!("ingest: run {}/{runs}: the Python baseline into {}", i + 1, out.display());
+            let until = last.to_string();
+            let args = [
+                script.as_os_str(),
+                OsStr::new(&url),
+                OsStr::new(DATASET),
+                OsStr::new(SINCE),
+                OsStr::new(&until),
+                out.as_os_str(),
+            ];
+            let r = py.measure(&server, || run_program(python.as_os_str(), &args, &out.with_extension("usage")));
+            if !r.ok {
+                failed(report, "the Python baseline", i + 1, &r);
+            } else if i == 0 {
+                report.note(format!("Python baseline, run 1: {}", r.stdout.trim()));
+            }
+            let _ = std::fs::remove_dir_all(&out);
+        }
+        if let Some(bin) = &before_bin {
+            let dir = temp_data_dir(i);
+            eprintln!("ingest: run {}/{runs}: the baseline binary {} into {}", i + 1, bin.display(), dir.display());
+            let args = ingest_args(&dir, &url);
+            let r = before.measure(&server, || run_program(bin.as_os_str(), &args, &dir.with_extension("usage")));
+            if !r.ok {
+                failed(report, "the baseline binary", i + 1, &r);
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 
     report.add(SECTION, "source rows (generated, 2008-01..now)", rows.to_string(), Vec::new());
@@ -206,37 +324,41 @@ pub fn run(report: &mut Report) {
         Some(Err(e)) => report.note(format!("could not count the lake's rows: {e}")),
         None => {}
     }
-    if backfill.is_empty() {
+    if backfill.walls.is_empty() {
         report.note("no ingest figures: the backfill did not succeed (see above)".to_string());
         return;
     }
-    let all = |v: &[Duration]| v.iter().map(|d| secs(*d)).collect::<Vec<_>>();
-    let wall = median_duration(backfill.clone());
-    report.add(SECTION, "full backfill: wall time", secs(wall), all(&backfill));
-    report.add(SECTION, "full backfill: rows/s", format!("{:.0}", rows as f64 / wall.as_secs_f64()), Vec::new());
-    let peak_rss = median_u64(rss.clone());
+    let wall = backfill.wall();
+    backfill.report(report, "backfill", rows);
+    report.add(SECTION, "backfill: rows/s", format!("{:.0}", rows as f64 / wall.as_secs_f64()), Vec::new());
+    let cpu_per_row = per_row_us(median_duration(backfill.cpus.clone()), rows);
     report.add_target(
         SECTION,
-        "full backfill: peak RSS (child)",
+        "backfill: CPU per row (target)",
+        format!("{cpu_per_row:.2} µs"),
+        Vec::new(),
+        "≤ 3 µs",
+        cpu_per_row <= CPU_PER_ROW_TARGET_US,
+    );
+    let peak_rss = median_u64(backfill.rss.clone());
+    report.add_target(
+        SECTION,
+        "backfill: peak RSS (target)",
         megabytes(peak_rss),
-        rss.iter().map(|b| megabytes(*b)).collect(),
-        "≤ 256 MB",
+        Vec::new(),
+        "≤ 200 MB",
         peak_rss <= RSS_TARGET_BYTES,
     );
-    report.add_durations(SECTION, "full backfill: CPU time of the ingest process", &client_cpus);
-    report.add_durations(SECTION, "full backfill: CPU time of the test server (same cores)", &server_cpus);
-    report.add(SECTION, "full backfill: requests", median_u64(requests.clone()).to_string(), Vec::new());
-    report.add(SECTION, "full backfill: response bytes", megabytes(median_u64(bytes.clone())), Vec::new());
-    report.add(SECTION, "full backfill: peak concurrent requests", median_u64(concurrency).to_string(), Vec::new());
+    report.add(SECTION, "backfill: peak concurrent requests", median_u64(concurrency).to_string(), Vec::new());
+    let all = |v: &[Duration]| v.iter().map(|d| secs(*d)).collect::<Vec<_>>();
     report.add_durations(SECTION, "download floor (same pages, same concurrency)", &floors);
     report.add_durations(SECTION, "download floor: CPU time of server + bare client", &floor_cpus);
-    ratios.sort_by(f64::total_cmp);
-    let ratio = ratios[ratios.len() / 2];
+    let (ratio, shown) = ratios(&backfill.walls, &floors);
     report.add_target(
         SECTION,
         "backfill / floor",
         format!("{ratio:.2}×"),
-        ratios.iter().map(|r| format!("{r:.2}×")).collect(),
+        shown,
         "≤ 1.5×",
         ratio <= FLOOR_RATIO_TARGET,
     );
@@ -247,7 +369,7 @@ pub fn run(report: &mut Report) {
             "no-change re-run: wall time",
             secs(nc),
             all(&no_change),
-            "≤ 1 s",
+            "≤ 0.5 s",
             nc <= NO_CHANGE_TARGET,
         );
         report.add(
@@ -256,5 +378,22 @@ pub fn run(report: &mut Report) {
             median_u64(no_change_requests.clone()).to_string(),
             no_change_requests.iter().map(u64::to_string).collect(),
         );
+    }
+    if py.walls.len() == backfill.walls.len() {
+        py.report(report, "Python baseline", rows);
+        let (ratio, shown) = ratios(&py.walls, &backfill.walls);
+        report.add_target(
+            SECTION,
+            "Python / backfill",
+            format!("{ratio:.1}×"),
+            shown,
+            "≥ 10×",
+            ratio >= PYTHON_RATIO_TARGET,
+        );
+    }
+    if before_bin.is_some() && before.walls.len() == backfill.walls.len() {
+        before.report(report, "before (BENCH_BASELINE_BIN)", rows);
+        let (ratio, shown) = ratios(&before.walls, &backfill.walls);
+        report.add(SECTION, "before / backfill", format!("{ratio:.1}×"), shown);
     }
 }

@@ -8,6 +8,7 @@ mod build;
 mod ingest;
 mod web;
 
+use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::io::Read;
 use std::path::Path;
@@ -151,11 +152,16 @@ pub struct ChildRun {
 /// Runs the release `crimewatch` binary with `args` (and `CRIMEWATCH_CONFIG`, `SODA_APP_TOKEN` unset) through
 /// the rusage launcher below, so its peak RSS and CPU time are its own; `usage_file` is a scratch path.
 pub fn run_crimewatch(args: &[&std::ffi::OsStr], usage_file: &Path) -> ChildRun {
+    run_program(OsStr::new(env!("CARGO_BIN_EXE_crimewatch")), args, usage_file)
+}
+
+/// Runs any program (a crimewatch binary, the Python baseline) the way [`run_crimewatch`] does.
+pub fn run_program(program: &OsStr, args: &[&OsStr], usage_file: &Path) -> ChildRun {
     let started = Instant::now();
     let mut child = Command::new(std::env::current_exe().expect("the bench binary's path"))
         .arg(LAUNCHER_FLAG)
         .arg(usage_file)
-        .arg(env!("CARGO_BIN_EXE_crimewatch"))
+        .arg(program)
         .args(args)
         .env_remove("CRIMEWATCH_CONFIG")
         .env_remove("SODA_APP_TOKEN")
@@ -163,7 +169,7 @@ pub fn run_crimewatch(args: &[&std::ffi::OsStr], usage_file: &Path) -> ChildRun 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn the crimewatch binary");
+        .expect("spawn the measured program");
     let out_reader = read_to_string_in_thread(child.stdout.take().expect("stdout pipe"));
     let err_reader = read_to_string_in_thread(child.stderr.take().expect("stderr pipe"));
     let ok = child.wait().map(|s| s.success()).unwrap_or(false);

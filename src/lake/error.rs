@@ -12,6 +12,9 @@ pub enum LakeError {
     #[error("DuckDB could not {action}: {message}")]
     DuckDb { action: String, message: String },
 
+    #[error("could not {action}: {message}")]
+    Parquet { action: String, message: String },
+
     #[error("{path} is not a valid lake manifest: {message}\n  the next `crimewatch ingest` rebuilds it from the month folders")]
     Manifest { path: PathBuf, message: String },
 
@@ -53,5 +56,19 @@ impl LakeError {
     pub(crate) fn duckdb(action: impl Into<String>) -> impl FnOnce(duckdb::Error) -> LakeError {
         let action = action.into();
         move |e| LakeError::DuckDb { action, message: e.to_string() }
+    }
+
+    pub(crate) fn parquet(action: impl Into<String>) -> impl FnOnce(parquet::errors::ParquetError) -> LakeError {
+        let action = action.into();
+        move |e| LakeError::Parquet { action, message: e.to_string() }
+    }
+
+    pub(crate) fn arrow(action: impl Into<String>) -> impl FnOnce(arrow_schema::ArrowError) -> LakeError {
+        Self::arrow_message(action)
+    }
+
+    pub(crate) fn arrow_message<E: std::fmt::Display>(action: impl Into<String>) -> impl FnOnce(E) -> LakeError {
+        let action = action.into();
+        move |e| LakeError::Parquet { action, message: e.to_string() }
     }
 }

@@ -23,4 +23,4 @@ pub use manifest::{Manifest, MonthEntry, MonthRecord};
 pub use store::{Committed, Lake, QuarantineLine, StagedMonth, Stager};
 pub use survey::{survey, ManifestState, Survey, SurveyedMonth};
 pub use verify::{verify_lake, Damage, Fault, Verified};
-pub use writer::StagingTable;
+pub use writer::{encode_month, MonthFile, StagingTable};

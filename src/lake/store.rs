@@ -16,7 +16,7 @@ use super::checksum::{self, FileDigest};
 use super::durable::{self, fsync_dir, fsync_file};
 use super::fault::checkpoint;
 use super::manifest::{now_utc, Manifest, MonthEntry, MonthRecord};
-use super::writer::StagingTable;
+use super::writer::MonthFile;
 use super::{LakeConfig, LakeError};
 use crate::domain::data_dir::{month_folder, MONTH_FOLDER_PREFIX, QUARANTINE_FILE};
 use crate::domain::{DataDir, Fingerprint, Month, SourceKind};
@@ -245,14 +245,12 @@ pub struct Stager {
 }
 
 impl Stager {
-    /// Writes `table`'s rows for `month` (all rows when `filter` is false) and its quarantined rows into a new
-    /// staging folder, fsync'd; the lake is untouched.
+    /// Writes `month`'s Parquet file and its quarantined rows into a new staging folder, fsync'd; the lake is
+    /// untouched.
     pub fn stage(
         &self,
         month: Month,
-        table: &StagingTable,
-        filter: bool,
-        rows: u64,
+        parquet: &MonthFile,
         quarantine: &[QuarantineLine],
     ) -> Result<StagedMonth, LakeError> {
         let n = STAGE_COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -260,7 +258,7 @@ impl Stager {
         remove_dir_all(&dir)?;
         std::fs::create_dir_all(&dir).map_err(LakeError::io("create", &dir))?;
         let tmp = dir.join("part.parquet.tmp");
-        table.write_parquet(filter.then_some(month), &tmp)?;
+        std::fs::write(&tmp, &parquet.bytes).map_err(LakeError::io("write", &tmp))?;
         fsync_file(&tmp)?;
         let digest = checksum::digest(&tmp)?;
         let file = digest.part_file_name();
@@ -281,7 +279,7 @@ impl Stager {
         }
         fsync_dir(&dir)?;
         checkpoint("staged");
-        Ok(StagedMonth { month, dir, file, rows, quarantined: quarantine.len() as u64, digest })
+        Ok(StagedMonth { month, dir, file, rows: parquet.rows, quarantined: quarantine.len() as u64, digest })
     }
 
     /// A private scratch folder for DuckDB to spill to (removed by the next [`Lake::open`]).

@@ -1,17 +1,22 @@
-//! The fetch step of an ingest: download the planned months (a few in flight at once, each page parsed as it
-//! arrives and appended to a per-month DuckDB table), check each month's row count against its fingerprint, and
-//! stage its Parquet file. Nothing in the lake changes here; a failure discards what was staged.
+//! The fetch step of an ingest: download the planned months, `source.months_in_flight` at a time and each
+//! month's pages one after another; every page is decoded into the lake's Arrow columns as it arrives (off the
+//! async threads, so other months keep downloading meanwhile); a month whose row count matches its fingerprint is
+//! encoded as Parquet and staged. Nothing in the lake changes here; a failure discards what was staged.
+//!
+//! Memory is bounded by design, not by the data: at most `months_in_flight` months are under way, each holding
+//! one page body at a time (at most `page_size_rows` rows) plus its month's decoded columns (compact Arrow
+//! arrays, a fraction of the JSON they came from), and a staged month keeps nothing in memory.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use arrow_array::RecordBatch;
 use futures_util::stream::{self, StreamExt};
 use indicatif::ProgressBar;
 
 use super::plan::{Fetch, Why};
 use super::{PipelineError, Progress};
-use crate::domain::{CanonicalRow, Fingerprint, Month};
-use crate::lake::{Lake, LakeError, QuarantineLine, StagedMonth, Stager, StagingTable};
-use crate::source::soda::PageRows;
+use crate::domain::{Fingerprint, Month};
+use crate::lake::{encode_month, Lake, LakeError, QuarantineLine, StagedMonth, Stager};
 use crate::source::{SodaClient, SourceConfig, SourceError, SourceSchema};
 
 /// A month downloaded, verified and staged, with what the plan said about it.
@@ -21,9 +26,6 @@ pub struct Staged {
     pub why: Why,
 }
 
-/// Emptied staging tables, kept for the next month.
-type TablePool = Arc<Mutex<Vec<StagingTable>>>;
-
 /// What every month download shares.
 #[derive(Clone)]
 struct FetchContext {
@@ -32,7 +34,6 @@ struct FetchContext {
     stager: Stager,
     page_size: u32,
     months_bar: ProgressBar,
-    pool: TablePool,
 }
 
 /// Downloads and stages every planned month; on the first failure, discards the staged ones and fails.
@@ -50,7 +51,6 @@ pub async fn fetch(
         stager: lake.stager(),
         page_size: source.page_size_rows,
         months_bar: progress.bar(months.len() as u64, "months"),
-        pool: Arc::default(),
     };
     let fetches = stream::iter(months.iter().cloned())
         .map(|f| {
@@ -86,82 +86,66 @@ pub async fn fetch(
     }
 }
 
-/// Downloads one report month into a DuckDB table, checks the row count against the fingerprint (once more on
-/// a mismatch), and stages the month's file.
+/// Downloads one report month, checks the row count against the fingerprint (once more on a mismatch), and
+/// stages the month's file.
 async fn fetch_month(ctx: &FetchContext, month: Month, fp: &Fingerprint) -> Result<StagedMonth, PipelineError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let (table, quarantine, fetched) = download_month(ctx, month).await?;
-        if fetched == fp.count {
+        let got = download_month(ctx, month).await?;
+        if got.rows == fp.count {
             let stager = ctx.stager.clone();
-            let rows = table.rows();
-            let pool = Arc::clone(&ctx.pool);
+            let (rows, quarantined) = (got.rows, got.quarantine.len());
             let staged = blocking(move || {
-                let mut table = table;
-                let staged = stager.stage(month, &table, false, rows, &quarantine)?;
-                // Reuse the in-memory database for the next month: opening one per month is measurable.
-                table.clear()?;
-                if let Ok(mut p) = pool.lock() {
-                    p.push(table);
-                }
-                Ok(staged)
+                let file = encode_month(&got.batches)?;
+                stager.stage(month, &file, &got.quarantine)
             })
             .await?;
-            tracing::info!(stage = "source", month = %month, rows = fetched, "month fetched");
+            if quarantined > 0 {
+                tracing::warn!(stage = "source", month = %month, rows = quarantined, error_type = "bad_row", "row(s) quarantined: they could not be read");
+            }
+            tracing::info!(stage = "source", month = %month, rows, "month fetched");
             return Ok(staged);
         }
-        tracing::warn!(stage = "source", month = %month, rows = fetched, expected = fp.count, error_type = "count_mismatch", "row count differs from the fingerprint");
+        tracing::warn!(stage = "source", month = %month, rows = got.rows, expected = fp.count, error_type = "count_mismatch", "row count differs from the fingerprint");
         if attempt >= 2 {
-            return Err(SourceError::CountMismatch { month, expected: fp.count, fetched }.into());
+            return Err(SourceError::CountMismatch { month, expected: fp.count, fetched: got.rows }.into());
         }
     }
 }
 
-/// Downloads one report month page by page into a (pooled) table: the table, the rows to quarantine, and how
-/// many rows the pages held.
-async fn download_month(
-    ctx: &FetchContext,
-    month: Month,
-) -> Result<(StagingTable, Vec<QuarantineLine>, u64), PipelineError> {
-    let mut table = match ctx.pool.lock().ok().and_then(|mut p| p.pop()) {
-        Some(t) => t,
-        None => blocking(StagingTable::new).await?,
-    };
-    let mut quarantine: Vec<QuarantineLine> = Vec::new();
-    let mut fetched: u64 = 0;
+/// One report month as downloaded: its decoded pages, the rows to quarantine, and how many rows the pages held.
+#[derive(Default)]
+struct Downloaded {
+    batches: Vec<RecordBatch>,
+    quarantine: Vec<QuarantineLine>,
+    rows: u64,
+}
+
+/// Downloads one report month page by page (each page decoded as it arrives).
+async fn download_month(ctx: &FetchContext, month: Month) -> Result<Downloaded, PipelineError> {
+    let mut got = Downloaded::default();
     loop {
-        let page: PageRows = ctx.client.fetch_page(&ctx.schema, month, fetched).await?;
-        let n = page.len() as u64;
-        fetched += n;
-        let (t, rejected) = blocking(move || {
-            let mut rows: Vec<CanonicalRow> = Vec::with_capacity(page.len());
-            let mut rejected = Vec::new();
-            for r in page {
-                match r {
-                    Ok(row) => rows.push(row),
-                    Err(rej) => rejected.push(QuarantineLine { reason: rej.reason, line: None, row: rej.row }),
-                }
-            }
-            table.append(&rows)?;
-            Ok((table, rejected))
-        })
-        .await?;
-        table = t;
-        quarantine.extend(rejected);
-        ctx.months_bar.set_message(format!("{month}: {fetched} rows"));
-        if n < u64::from(ctx.page_size) {
-            return Ok((table, quarantine, fetched));
+        let page = ctx.client.fetch_page(&ctx.schema, month, got.rows).await?;
+        got.rows += page.rows;
+        let rejected = page.rejected.into_iter().map(|r| QuarantineLine { reason: r.reason, line: None, row: r.row });
+        got.quarantine.extend(rejected);
+        if page.batch.num_rows() > 0 {
+            got.batches.push(page.batch);
+        }
+        ctx.months_bar.set_message(format!("{month}: {} rows", got.rows));
+        if page.rows < u64::from(ctx.page_size) {
+            return Ok(got);
         }
     }
 }
 
-/// Runs blocking lake work (DuckDB, file writes) off the async threads.
+/// Runs blocking lake work (Parquet encoding, file writes) off the async threads.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, LakeError> + Send + 'static,
 ) -> Result<T, PipelineError> {
     match tokio::task::spawn_blocking(f).await {
         Ok(r) => r.map_err(PipelineError::from),
-        Err(e) => Err(LakeError::DuckDb { action: "run a blocking task".into(), message: e.to_string() }.into()),
+        Err(e) => Err(LakeError::Parquet { action: "run a blocking task".into(), message: e.to_string() }.into()),
     }
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::{IngestSummary, PipelineConfig, PipelineError, Progress};
 use crate::domain::data_dir::QUARANTINE_FILE;
 use crate::domain::{CanonicalRow, Fingerprint, Month, SourceKind};
-use crate::lake::{Committed, Lake, QuarantineLine, StagingTable};
+use crate::lake::{encode_month, Committed, Lake, QuarantineLine, StagingTable};
 use crate::source::csv_export::CsvExport;
 use crate::source::SourceError;
 
@@ -90,7 +90,8 @@ fn commit(lake: &mut Lake, read: Read, current: Month, summary: &mut IngestSumma
     let stager = lake.stager();
     for (m, n) in &months {
         let q = quarantine.remove(&Some(*m)).unwrap_or_default();
-        let staged = stager.stage(*m, &table, true, *n, &q)?;
+        let file = encode_month(&table.month_rows(*m)?)?;
+        let staged = stager.stage(*m, &file, &q)?;
         let fp = Fingerprint { count: n + q.len() as u64, max_updated_at: None, content_sum: None };
         let qn = q.len() as u64;
         match lake.commit(staged, Some(fp), *m == current, SourceKind::Csv)? {

@@ -26,6 +26,9 @@ pub enum SourceError {
     #[error("report month {month}: fetched {fetched} rows but the server's own count is {expected}, twice\n  the source changed during the run or pages overlapped; run ingest again (the lake was not changed for this month)")]
     CountMismatch { month: Month, expected: u64, fetched: u64 },
 
+    #[error("{url}: the server sent a page that is not a JSON array of rows: {detail}\n  the body arrived whole, so asking again would get the same page; this is the publisher's to fix (single bad rows are quarantined, not fatal)")]
+    MalformedPage { url: String, detail: String },
+
     #[error("{url}: unexpected response: {message}")]
     BadResponse { url: String, message: String },
 
@@ -68,6 +71,7 @@ impl SourceError {
             | SourceError::AmbiguousColumns { .. }
             | SourceError::NoSchema { .. }
             | SourceError::CountMismatch { .. }
+            | SourceError::MalformedPage { .. }
             | SourceError::BadResponse { .. } => FailureClass::Source,
             SourceError::InvalidRange { .. }
             | SourceError::Io { .. }
@@ -101,6 +105,7 @@ mod tests {
             rejected(400),
             SourceError::SchemaChanged { column: "c".into(), url: "u".into() },
             SourceError::InvalidRange { since: m, until: m },
+            SourceError::MalformedPage { url: "u".into(), detail: "expected '[' at byte 0 of the page".into() },
         ] {
             assert!(!e.is_transient(), "{e}");
         }

@@ -81,6 +81,11 @@ pub enum FaultKind {
     TruncatedBody,
     /// Sleep this long, then answer normally.
     Stall { seconds: u64 },
+    /// Answer normally, except that in the first row holding `field` its JSON string value is replaced by `raw`,
+    /// sent byte for byte: a row no valid data set can hold, such as an invalid UTF-8 byte (`b"\"B\xff\""`) or
+    /// a lone surrogate escape (`br#""\ud800""#`). The row still counts in the aggregates, as a publisher's bad
+    /// row would.
+    BadValue { field: String, raw: Vec<u8> },
 }
 
 enum Mode {
@@ -387,6 +392,13 @@ fn answer(conn: &mut Connection, shared: &Shared, req: &Request) -> bool {
                 }
                 Action::Respond(respond(shared, req, path, &pairs))
             }
+            Some(FaultKind::BadValue { field, raw }) => {
+                let mut r = respond(shared, req, path, &pairs);
+                if r.status == 200 {
+                    replace_value(&mut r.body, &field, &raw);
+                }
+                Action::Respond(r)
+            }
             Some(FaultKind::TooManyRequests { retry_after_seconds }) => {
                 let r = Response::json(
                     429,
@@ -440,6 +452,24 @@ fn answer(conn: &mut Connection, shared: &Shared, req: &Request) -> bool {
                 false
             }
         }
+    }
+}
+
+/// Replaces the JSON string value of the first `"field":` in a body of row objects with `raw`; a body without
+/// such a field (or whose value is not a string) is left as it is.
+fn replace_value(body: &mut Vec<u8>, field: &str, raw: &[u8]) {
+    let key = format!("\"{field}\":\"");
+    let Some(at) = body.windows(key.len()).enumerate().find_map(|(i, w)| {
+        (w == key.as_bytes() && i > 0 && matches!(body[i - 1], b'{' | b',')).then_some(i + key.len() - 1)
+    }) else {
+        return;
+    };
+    let mut end = at + 1;
+    while end < body.len() && body[end] != b'"' {
+        end += if body[end] == b'\\' { 2 } else { 1 };
+    }
+    if end < body.len() {
+        body.splice(at..=end, raw.iter().copied());
     }
 }
 

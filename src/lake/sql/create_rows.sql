@@ -1,4 +1,4 @@
--- The lake's columns, in file order (docs/CONTRACTS.md): rows are appended here, then copied out per month.
+-- The lake's columns, in file order (docs/CONTRACTS.md): a CSV import is appended here, then read out per month.
 SET threads = 1;
 CREATE TABLE rows (
     report_number VARCHAR,

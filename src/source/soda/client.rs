@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue};
 
-use super::page::{parse_page, PageRows};
+use super::page::{decode_page, DecodedPage};
 use super::response::{parse_fingerprints, terminal, Fingerprints, SocrataError};
 use crate::domain::Month;
 use crate::source::schema::SourceSchema;
@@ -34,6 +34,14 @@ pub struct SodaClient {
 enum Failure {
     Transient { message: String, retry_after: Option<Duration> },
     Terminal(SourceError),
+}
+
+/// Why a 200 answer's body could not be used.
+enum BodyError {
+    /// It may have been cut short or garbled on the way: worth another try.
+    Unreadable(String),
+    /// It arrived whole and is wrong: another try would get the same body.
+    Malformed(String),
 }
 
 impl SodaClient {
@@ -165,16 +173,27 @@ impl SodaClient {
         Ok(Fingerprints { months, aggregates })
     }
 
-    /// One page of one report month, parsed into lake rows (parsing runs off the async threads).
+    /// One page of one report month, decoded into lake columns (decoding runs off the async threads). A body that
+    /// ends before its array of rows is retried (it may have been cut short); one that is whole but not an array
+    /// of rows fails at once, as asking again would only get it again.
     pub async fn fetch_page(
         &self,
         schema: &Arc<SourceSchema>,
         month: Month,
         offset: u64,
-    ) -> Result<PageRows, SourceError> {
-        let params = soql::month_page(&schema.report_date_field, month, self.config.page_size_rows, offset);
+    ) -> Result<DecodedPage, SourceError> {
+        let params = soql::month_page(schema, month, self.config.page_size_rows, offset);
         let schema = Arc::clone(schema);
-        self.request("page", &params, move |_, body| parse_page(&schema, &body)).await
+        self.request_body("page", &params, move |_, body| {
+            decode_page(&schema, &body).map_err(|e| {
+                if e.cut_short {
+                    BodyError::Unreadable(e.to_string())
+                } else {
+                    BodyError::Malformed(e.to_string())
+                }
+            })
+        })
+        .await
     }
 
     /// One GET with retries. `parse` runs on a blocking thread; a parse failure of a 200 answer counts as a
@@ -183,6 +202,16 @@ impl SodaClient {
     where
         T: Send + 'static,
         F: Fn(&HeaderMap, Bytes) -> Result<T, String> + Send + Sync + 'static,
+    {
+        self.request_body(kind, params, move |h, b| parse(h, b).map_err(BodyError::Unreadable)).await
+    }
+
+    /// [`SodaClient::request`], where `parse` says whether a body it cannot use may have been cut short
+    /// ([`BodyError::Unreadable`]: retried) or arrived whole and wrong ([`BodyError::Malformed`]: fails at once).
+    async fn request_body<T, F>(&self, kind: &'static str, params: &Params, parse: F) -> Result<T, SourceError>
+    where
+        T: Send + 'static,
+        F: Fn(&HeaderMap, Bytes) -> Result<T, BodyError> + Send + Sync + 'static,
     {
         let url = reqwest::Url::parse_with_params(&self.resource_url, params.iter().map(|(k, v)| (*k, v.as_str())))
             .map_err(|e| SourceError::Client(format!("bad URL {}: {e}", self.resource_url)))?;
@@ -215,7 +244,7 @@ impl SodaClient {
     ) -> Result<T, Failure>
     where
         T: Send + 'static,
-        F: Fn(&HeaderMap, Bytes) -> Result<T, String> + Send + Sync + 'static,
+        F: Fn(&HeaderMap, Bytes) -> Result<T, BodyError> + Send + Sync + 'static,
     {
         let mut req = self.http.get(url.clone()).header("Accept", "application/json");
         if let Some(t) = &self.token {
@@ -243,7 +272,12 @@ impl SodaClient {
                 let parsed = tokio::task::spawn_blocking(move || parse.as_ref()(&headers, body))
                     .await
                     .map_err(|e| transient(format!("parser task failed: {e}"), None))?;
-                parsed.map_err(|m| transient(format!("truncated or malformed body: {m}"), None))
+                parsed.map_err(|e| match e {
+                    BodyError::Unreadable(m) => transient(format!("truncated or malformed body: {m}"), None),
+                    BodyError::Malformed(detail) => {
+                        Failure::Terminal(SourceError::MalformedPage { url: shown.to_string(), detail })
+                    }
+                })
             }
             202 => Err(transient("HTTP 202: the server is still preparing the answer".into(), retry_after)),
             408 | 429 | 500..=599 => {

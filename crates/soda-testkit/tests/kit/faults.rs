@@ -101,3 +101,34 @@ fn fault_stall_delays_the_answer() {
     assert_eq!(r.status, 200);
     assert!(started.elapsed() >= Duration::from_millis(1200));
 }
+
+#[test]
+fn fault_bad_value_sends_raw_bytes_in_place_of_one_value_and_keeps_the_count() {
+    let server = SodaServer::start(DATASET, generate::rows(&spec(35, "2024-01", "2024-01", 20, Schema::Nibrs)));
+    let page = resource(&[("$limit", "100"), ("$order", ":id")]);
+    let clean = get(&server, &page);
+    let rows = clean.rows();
+    let first = rows.iter().find_map(|r| r.get("beat")).and_then(Value::as_str).expect("a row with a beat").to_string();
+    for raw in [&b"\"B\xff\""[..], &br#""B\ud800""#[..]] {
+        server.push_fault(Fault {
+            when: RequestKind::Page,
+            times: 1,
+            kind: FaultKind::BadValue { field: "beat".into(), raw: raw.to_vec() },
+        });
+        let probe = get(&server, &resource(&[("$limit", "1")]));
+        assert!(serde_json::from_slice::<Value>(&probe.body).is_ok(), "the fault waits for a page request");
+        let bad = get(&server, &page);
+        assert_eq!(bad.status, 200);
+        // Exactly the first beat's value changed, byte for byte; the rest of the body is as served before.
+        let old_value = format!("\"beat\":\"{first}\"");
+        let at = clean.body.windows(old_value.len()).position(|w| w == old_value.as_bytes()).unwrap();
+        let mut want = clean.body[..at + 7].to_vec();
+        want.extend_from_slice(raw);
+        want.extend_from_slice(&clean.body[at + old_value.len()..]);
+        assert_eq!(bad.body, want);
+        assert!(serde_json::from_slice::<Value>(&bad.body).is_err(), "no JSON parser accepts the page whole");
+        assert_eq!(get(&server, &page).body, clean.body, "the fault fired once");
+    }
+    let count = get(&server, &crate::expect::fingerprint_query("report_date_time", "2024-01-01", "2024-02-01"));
+    assert_eq!(count.json()[0]["n"], rows.len().to_string(), "the bad row still counts");
+}
