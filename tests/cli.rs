@@ -447,3 +447,40 @@ fn readme_is_short_documents_every_exit_code_and_its_links_resolve() {
         }
     }
 }
+
+#[test]
+fn build_verbose_logs_the_seconds_of_every_model_and_data_test() {
+    let w = World::new("cli-build-v", "http://127.0.0.1:9", "");
+    let file = w.dir.join("export.csv");
+    std::fs::write(
+        &file,
+        "Report Number,Offense ID,Offense Start DateTime,Report DateTime,MCPP\n\
+         2020-1,11,12/01/2020 06:35:48 PM,12/01/2020 06:40:00 PM,FREMONT\n",
+    )
+    .unwrap();
+    assert!(w.run(&["import", file.to_str().unwrap()], &[]).status.success());
+    let out = w.run(&["-v", "build"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let log = without_ansi(&String::from_utf8_lossy(&out.stderr));
+    let timed = |line: &str| line.contains(" seconds=") && line.contains(" cpu_seconds=");
+    for model in ["stg_offenses", "fct_offenses", "mart_hour_weekday", "meta_build"] {
+        let line = log.lines().find(|l| l.contains(" built ") && l.contains(&format!("node={model} ")));
+        assert!(line.is_some_and(timed), "no timed `built` line for {model}:\n{log}");
+    }
+    let passes = log.lines().filter(|l| l.contains(" pass ") && l.contains(" test=")).collect::<Vec<_>>();
+    assert!(passes.len() > 50 && passes.iter().all(|l| timed(l)), "every data test logs its seconds:\n{log}");
+}
+
+/// The log without terminal colour codes (`ESC [ … m`), which the fields' `name=value` would be split by.
+fn without_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|c| *c == 'm');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -743,8 +743,9 @@ fn warehouse_is_self_contained_and_opens_in_python_duckdb() {
     let dir = data_dir("python");
     let lake_rows = fixture_lake::write(&dir.join("lake"), &small_rows(), &[]);
     pipeline::build(&settings(&dir), Progress::Hidden).unwrap();
-    // Moved away from its lake (deleted), the file still answers every query: marts and staging are tables, and
-    // the one view (fct_offenses) reads a table in the same file.
+    // Moved away from its lake (deleted), the file still answers every query: staging and the stored marts are
+    // tables, and the views (fct_offenses; the published marts stored at the dashboard's grain) read tables in
+    // the same file.
     let moved_to = data_dir("python-moved");
     let elsewhere = moved_to.join("copy.duckdb");
     std::fs::copy(dir.join("warehouse.duckdb"), &elsewhere).unwrap();
@@ -771,18 +772,22 @@ print("version", duckdb.__version__)
         "staging.nibrs_offense_codes",
         "staging.precincts",
         "marts.dim_month",
-        "marts.mart_category_trend",
+        "marts.dim_area",
         "marts.mart_area_counts",
-        "marts.mart_offense_breakdown",
-        "marts.mart_hour_weekday",
+        "marts.api_category_trend",
+        "marts.api_offense_breakdown",
+        "marts.api_hour_weekday",
         "marts.meta_build",
     ] {
         assert!(stdout.contains(&format!("{table} BASE TABLE ")), "{table} missing:\n{stdout}");
     }
-    assert_eq!(stdout.matches("VIEW").count(), 1, "fct_offenses is the only view: {stdout}");
+    for view in ["marts.mart_category_trend", "marts.mart_offense_breakdown", "marts.mart_hour_weekday"] {
+        assert!(stdout.contains(&format!("{view} VIEW ")), "{view} missing:\n{stdout}");
+    }
+    assert_eq!(stdout.matches("VIEW").count(), 4, "fct_offenses and three published marts are views: {stdout}");
     // The intermediate models are ephemeral: they add no relation (nor a schema) to the published file.
     let relations = stdout.lines().filter(|l| l.contains(" BASE TABLE ") || l.contains(" VIEW ")).count();
-    assert_eq!(relations, 11, "seeds, lake_manifest, stg_offenses and the marts only: {stdout}");
+    assert_eq!(relations, 15, "seeds, lake_manifest, stg_offenses and the marts only: {stdout}");
     assert!(stdout.contains("version 2."), "same major version as the bundled DuckDB: {stdout}");
 }
 
@@ -958,7 +963,7 @@ fn build_prints_a_summary_table_and_json() {
     assert_eq!(summary["published"], json!(true));
     assert_eq!(summary["lake_rows"].as_u64().unwrap() as usize, lake_rows.len());
     assert_eq!(summary["fact_rows"].as_u64().unwrap() as usize, expected::offenses(&lake_rows).len());
-    assert_eq!(summary["models"], json!(9));
+    assert_eq!(summary["models"], json!(13));
     assert_eq!(summary["seeds"], json!(2));
 }
 

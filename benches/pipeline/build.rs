@@ -26,11 +26,28 @@ fn run_build(data_dir: &Path) -> ChildRun {
     run_crimewatch(&args, &data_dir.with_extension("usage"))
 }
 
-fn temp_data_dir() -> PathBuf {
+/// `BENCH_DATA_DIR`: a data dir to build in and keep (its lake is written only when it has none), so two
+/// binaries can be compared on the same lake and the published warehouse inspected afterwards.
+pub const DATA_DIR_ENV: &str = "BENCH_DATA_DIR";
+
+/// The data dir to build in, and whether it is the bench's own (removed at the end).
+fn data_dir() -> (PathBuf, bool) {
+    if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).expect("create BENCH_DATA_DIR");
+        return (dir, false);
+    }
     let dir = std::env::temp_dir().join(format!("crimewatch-bench-build-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create bench data dir");
-    dir
+    (dir, true)
+}
+
+/// Removes the data dir when it is the bench's own.
+pub fn discard(dir: &Path) {
+    if std::env::var_os(DATA_DIR_ENV).filter(|d| !d.is_empty()).is_none() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 /// Runs the build section; with `keep` the data dir with its published warehouse is returned for the web section.
@@ -40,12 +57,18 @@ pub fn run(report: &mut Report, keep: bool) -> Option<PathBuf> {
     let first = Month::parse("2008-01").expect("valid month");
     let last = Month::current_in_seattle(chrono::Utc::now());
     let spec = GenSpec { seed: 2026, first, last, rows, schema: Schema::Nibrs };
-    let dir = temp_data_dir();
-    eprintln!("build: writing a lake of {rows} generated rows into {} (not timed)...", dir.display());
-    let t = Instant::now();
-    let partial = last.to_string();
-    let written = fixture_lake::write_iter(&dir.join("lake"), generate::iter(&spec), &[partial.as_str()]);
-    eprintln!("build: lake ready ({written} rows) after {:.1} s", t.elapsed().as_secs_f64());
+    let (dir, own) = data_dir();
+    let written = if !own && dir.join("lake").join("_manifest.json").is_file() {
+        eprintln!("build: reusing the lake in {}", dir.display());
+        lake_rows(&dir)
+    } else {
+        eprintln!("build: writing a lake of {rows} generated rows into {} (not timed)...", dir.display());
+        let t = Instant::now();
+        let partial = last.to_string();
+        let written = fixture_lake::write_iter(&dir.join("lake"), generate::iter(&spec), &[partial.as_str()]);
+        eprintln!("build: lake ready ({written} rows) after {:.1} s", t.elapsed().as_secs_f64());
+        written
+    };
 
     let (mut walls, mut rss, mut cpus) = (Vec::new(), Vec::new(), Vec::new());
     let mut fact_rows = None;
@@ -71,7 +94,7 @@ pub fn run(report: &mut Report, keep: bool) -> Option<PathBuf> {
     let kept = if keep && published {
         Some(dir)
     } else {
-        let _ = std::fs::remove_dir_all(&dir);
+        discard(&dir);
         None
     };
     report.add(SECTION, "lake rows (generated)", written.to_string(), Vec::new());
@@ -102,4 +125,12 @@ pub fn run(report: &mut Report, keep: bool) -> Option<PathBuf> {
     );
     report.add_durations(SECTION, "rebuild + all data tests: CPU time (2 cores)", &cpus);
     kept
+}
+
+/// The rows a kept lake's manifest records.
+fn lake_rows(dir: &Path) -> u64 {
+    let text = std::fs::read_to_string(dir.join("lake").join("_manifest.json")).unwrap_or_default();
+    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let months = manifest["months"].as_array().cloned().unwrap_or_default();
+    months.iter().filter_map(|m| m["rows"].as_u64()).sum()
 }

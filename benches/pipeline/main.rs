@@ -267,7 +267,7 @@ fn main() {
                     }
                 }
             }
-            let _ = std::fs::remove_dir_all(&dir);
+            build::discard(&dir);
         }
     }
     println!("\n{}", report.render());

@@ -5,7 +5,7 @@ use minijinja::context;
 use serde::Serialize;
 
 use super::error::{FailedTest, WarehouseError};
-use super::progress::Steps;
+use super::progress::{Steps, Stopwatch};
 use super::project::{render, GenericKind, Project, RenderContext, Severity};
 use super::sql;
 
@@ -99,14 +99,17 @@ pub fn run_tests(
 ) -> Result<Vec<TestResult>, WarehouseError> {
     let mut results = Vec::with_capacity(tests.len());
     for t in tests {
+        let watch = Stopwatch::start();
         let result = run_test(conn, t)?;
+        let (seconds, cpu_seconds) = watch.seconds();
+        let (test, rows) = (&t.name, result.failing_rows);
         match (result.passed(), result.severity) {
-            (true, _) => tracing::debug!(stage = "warehouse", test = %t.name, "pass"),
+            (true, _) => tracing::info!(stage = "warehouse", test, seconds, cpu_seconds, "pass"),
             (false, Severity::Warn) => {
-                tracing::warn!(stage = "warehouse", test = %t.name, rows = result.failing_rows, "data test warning")
+                tracing::warn!(stage = "warehouse", test, rows, seconds, cpu_seconds, "data test warning")
             }
             (false, Severity::Error) => {
-                tracing::error!(stage = "warehouse", test = %t.name, rows = result.failing_rows, "data test failed")
+                tracing::error!(stage = "warehouse", test, rows, seconds, cpu_seconds, "data test failed")
             }
         }
         results.push(result);

@@ -2,12 +2,11 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use minijinja::context;
 
 use super::error::WarehouseError;
-use super::progress::Steps;
+use super::progress::{Steps, Stopwatch};
 use super::project::{CompiledNode, SeedFile, Step, Stored};
 use super::publish::Candidate;
 use super::{sql, WarehouseConfig};
@@ -40,7 +39,7 @@ pub fn materialize(
     let mut built = Built::default();
     for node in nodes {
         let (name, rel) = (&node.name, &node.relation);
-        let node_started = Instant::now();
+        let watch = Stopwatch::start();
         match &node.step {
             Step::Seed(seed) => {
                 load_seed(candidate, seed, rel)?;
@@ -56,10 +55,16 @@ pub fn materialize(
                 built.models += 1;
             }
         }
-        let rows: i64 = conn
-            .query_row(&format!("select count(*) from {rel}"), [], |r| r.get(0))
-            .map_err(|e| WarehouseError::sql(name, e))?;
-        tracing::info!(stage = "warehouse", node = %name, rows, ms = node_started.elapsed().as_millis() as u64, "built");
+        let (seconds, cpu_seconds) = watch.seconds();
+        // Rows of what is stored; a view's rows would cost a run of its query.
+        let rows: Option<i64> = match &node.step {
+            Step::Model { stored: Stored::View, .. } => None,
+            _ => Some(
+                conn.query_row(&format!("select count(*) from {rel}"), [], |r| r.get(0))
+                    .map_err(|e| WarehouseError::sql(name, e))?,
+            ),
+        };
+        tracing::info!(stage = "warehouse", node = %name, rows, seconds, cpu_seconds, "built");
         steps.step(name);
     }
     Ok(built)

@@ -1,5 +1,7 @@
 //! A bar over a build's seeds, models and tests, drawn only on a terminal (with the process's other bars, so log
-//! lines print above it).
+//! lines print above it), and the time each of them took.
+
+use std::time::{Duration, Instant};
 
 use crate::domain::terminal;
 
@@ -29,4 +31,39 @@ impl Steps {
             bar.finish_and_clear();
         }
     }
+}
+
+/// The wall and CPU time of one step of a build, logged with it (`build -v`). CPU time is the whole process's
+/// (every DuckDB thread), which is the step's own because a build runs one statement at a time; unlike wall
+/// time it reads the same on a busy machine as on an idle one.
+pub struct Stopwatch {
+    wall: Instant,
+    cpu: Duration,
+}
+
+impl Stopwatch {
+    pub fn start() -> Stopwatch {
+        Stopwatch { wall: Instant::now(), cpu: process_cpu() }
+    }
+
+    /// Seconds since the start: (wall, CPU), rounded to milliseconds.
+    pub fn seconds(&self) -> (f64, f64) {
+        let round = |d: Duration| (d.as_secs_f64() * 1000.0).round() / 1000.0;
+        (round(self.wall.elapsed()), round(process_cpu().saturating_sub(self.cpu)))
+    }
+}
+
+/// User + system CPU time of this process so far.
+fn process_cpu() -> Duration {
+    // SAFETY: an all-zero rusage is valid, and getrusage only writes into it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a pointer to a live rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let of = |t: libc::timeval| {
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
+    of(usage.ru_utime) + of(usage.ru_stime)
 }

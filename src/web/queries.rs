@@ -1,6 +1,10 @@
 //! The mart queries behind each endpoint. Blocking (DuckDB): run them through [`Generation::with_conn`] in
 //! `spawn_blocking`. Values are bound as named parameters; the only fragments put into the SQL text are the
 //! fixed strings of [`area_predicate`] and [`level_column`], chosen by enums.
+//!
+//! The charts read the `api_*` marts (the published marts' counts at the dashboard's grain: the area as one
+//! `area_key`, the whole city on rows of its own) rather than the published marts, which are views over them:
+//! a city-wide request reads only the city's rows, an area's request only the row groups of its key range.
 
 use duckdb::Connection;
 use serde::Serialize;
@@ -18,20 +22,32 @@ const FLAGGED_MONTHS_SQL: &str = include_str!("sql/flagged_months.sql");
 const TREND_SQL: &str = include_str!("sql/trend.sql");
 const AREAS_SQL: &str = include_str!("sql/areas.sql");
 const AREAS_WITHIN_SQL: &str = include_str!("sql/areas_within.sql");
+const AREA_KEYS_SQL: &str = include_str!("sql/area_keys.sql");
 const OFFENSES_SQL: &str = include_str!("sql/offenses.sql");
 const HEATMAP_SQL: &str = include_str!("sql/heatmap.sql");
 
 /// Longest range a request may ask for (100 years of months).
 pub const MAX_RANGE_MONTHS: i64 = 1200;
 
-/// The WHERE fragment for an area filter; `$area` is always bound (NULL when there is no filter).
+/// The WHERE fragment for an area filter on an `api_*` mart; `$area`, `$lo` and `$hi` are always bound (NULL
+/// when there is no filter). Without a filter it picks the whole city's rows (`area_key` NULL); with one, the
+/// keys of that area, first by their range (a constant DuckDB can compare with each row group's min and max),
+/// then exactly.
 fn area_predicate(level: Option<AreaLevel>) -> &'static str {
     match level {
-        None => "$area::varchar is null",
-        Some(AreaLevel::Precinct) => "precinct = $area",
-        Some(AreaLevel::Sector) => "sector = $area",
-        Some(AreaLevel::Beat) => "beat = $area",
-        Some(AreaLevel::Neighborhood) => "neighborhood = $area",
+        None => "area_key is null and $area::varchar is null and $lo::integer is null and $hi::integer is null",
+        Some(AreaLevel::Precinct) => {
+            "area_key between $lo and $hi and area_key in (select area_key from marts.dim_area where precinct = $area)"
+        }
+        Some(AreaLevel::Sector) => {
+            "area_key between $lo and $hi and area_key in (select area_key from marts.dim_area where sector = $area)"
+        }
+        Some(AreaLevel::Beat) => {
+            "area_key between $lo and $hi and area_key in (select area_key from marts.dim_area where beat = $area)"
+        }
+        Some(AreaLevel::Neighborhood) => {
+            "area_key between $lo and $hi and area_key in (select area_key from marts.dim_area where neighborhood = $area)"
+        }
     }
 }
 
@@ -102,17 +118,30 @@ struct Bound<'f> {
     category: Option<&'static str>,
     /// NULL without an area filter.
     area: Option<&'f str>,
+    /// The area's first and last `area_key` (NULL without an area filter, or for an area with no offenses).
+    lo: Option<i32>,
+    hi: Option<i32>,
 }
 
 impl<'f> Bound<'f> {
-    fn new(range: &Range, f: &'f Filters) -> Bound<'f> {
-        Bound {
+    fn new(c: &Connection, range: &Range, f: &'f Filters) -> duckdb::Result<Bound<'f>> {
+        let (lo, hi) = match &f.area {
+            None => (None, None),
+            Some((level, area)) => {
+                let sql = AREA_KEYS_SQL.replace("{level_column}", level_column(*level));
+                let mut stmt = c.prepare_cached(&sql)?;
+                stmt.query_row(duckdb::named_params! { "area": area }, |r| Ok((r.get(0)?, r.get(1)?)))?
+            }
+        };
+        Ok(Bound {
             from: month_param(range.from),
             to: month_param(range.to),
             axis: f.axis.as_str(),
             category: f.category.mart_value(),
             area: f.area.as_ref().map(|(_, a)| a.as_str()),
-        }
+            lo,
+            hi,
+        })
     }
 }
 
@@ -131,10 +160,11 @@ pub struct TrendRow {
 
 pub fn trend(c: &Connection, range: Range, f: &Filters) -> duckdb::Result<Vec<TrendRow>> {
     let mut stmt = c.prepare_cached(&with_area(TREND_SQL, f))?;
-    let b = Bound::new(&range, f);
+    let b = Bound::new(c, &range, f)?;
     let data_from = month_param(range.data_from);
     let params = duckdb::named_params! {
         "from": b.from, "to": b.to, "data_from": data_from, "axis": b.axis, "category": b.category, "area": b.area,
+        "lo": b.lo, "hi": b.hi,
     };
     let rows = stmt.query_map(params, |r| {
         let count: i64 = r.get(2)?;
@@ -167,7 +197,7 @@ pub struct AreaRow {
 }
 
 pub fn areas(c: &Connection, range: Range, f: &Filters, level: AreaLevel) -> duckdb::Result<Vec<AreaRow>> {
-    let b = Bound::new(&range, f);
+    let b = Bound::new(c, &range, f)?;
     let prior_known = range.prior_known();
     let level_name = level.as_str();
     let map = |r: &duckdb::Row<'_>| -> duckdb::Result<AreaRow> {
@@ -200,7 +230,7 @@ pub fn areas(c: &Connection, range: Range, f: &Filters, level: AreaLevel) -> duc
             let mut stmt = c.prepare_cached(&sql)?;
             let params = duckdb::named_params! {
                 "axis": b.axis, "from": b.from, "to": b.to, "category": b.category, "area": b.area,
-                "prior_known": prior_known,
+                "lo": b.lo, "hi": b.hi, "prior_known": prior_known,
             };
             let rows = stmt.query_map(params, map)?;
             rows.collect()
@@ -218,9 +248,10 @@ pub struct OffenseRow {
 
 pub fn offenses(c: &Connection, range: Range, f: &Filters) -> duckdb::Result<Vec<OffenseRow>> {
     let mut stmt = c.prepare_cached(&with_area(OFFENSES_SQL, f))?;
-    let b = Bound::new(&range, f);
+    let b = Bound::new(c, &range, f)?;
     let params = duckdb::named_params! {
         "axis": b.axis, "from": b.from, "to": b.to, "category": b.category, "area": b.area,
+        "lo": b.lo, "hi": b.hi,
     };
     let rows = stmt.query_map(params, |r| {
         Ok(OffenseRow {
@@ -247,9 +278,10 @@ const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Frid
 
 pub fn heatmap(c: &Connection, range: Range, f: &Filters) -> duckdb::Result<Vec<HeatmapRow>> {
     let mut stmt = c.prepare_cached(&with_area(HEATMAP_SQL, f))?;
-    let b = Bound::new(&range, f);
+    let b = Bound::new(c, &range, f)?;
     let params = duckdb::named_params! {
         "axis": b.axis, "from": b.from, "to": b.to, "category": b.category, "area": b.area,
+        "lo": b.lo, "hi": b.hi,
     };
     let rows = stmt.query_map(params, |r| {
         let weekday: i32 = r.get(0)?;
@@ -340,14 +372,18 @@ mod tests {
 
     #[test]
     fn every_area_predicate_binds_area_and_names_only_its_column() {
-        assert!(area_predicate(None).contains("$area"));
+        let binds_all = |p: &str| ["$area", "$lo", "$hi"].iter().all(|v| p.contains(v));
+        assert!(binds_all(area_predicate(None)) && area_predicate(None).starts_with("area_key is null"));
         for (level, col) in [
             (AreaLevel::Precinct, "precinct"),
             (AreaLevel::Sector, "sector"),
             (AreaLevel::Beat, "beat"),
             (AreaLevel::Neighborhood, "neighborhood"),
         ] {
-            assert_eq!(area_predicate(Some(level)), format!("{col} = $area"));
+            let p = area_predicate(Some(level));
+            assert!(binds_all(p) && p.ends_with(&format!("where {col} = $area)")), "{p}");
+            let mut others = ["precinct", "sector", "beat", "neighborhood"].into_iter().filter(|c| *c != col);
+            assert!(others.all(|o| !p.contains(o)), "{p}");
             assert_eq!(level_column(level), col);
         }
     }

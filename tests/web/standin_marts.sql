@@ -54,6 +54,38 @@ from axis_rows
 group by all
 order by month;
 
+-- The dashboard's grain (docs/CONTRACTS.md, "API marts"): each area combination numbered in dim_area, counts
+-- per area_key and, on rows with area_key NULL, for the whole city.
+create table marts.dim_area as
+select row_number() over (order by precinct, sector, beat, neighborhood)::integer as area_key, *
+from (select distinct precinct, sector, beat, neighborhood from axis_rows);
+
+create temp table keyed as
+select a.*, d.area_key
+from axis_rows as a join marts.dim_area as d using (precinct, sector, beat, neighborhood);
+
+create table marts.api_category_trend as
+select axis, area_key, cast(date_trunc('month', ts) as date) as month, offense_category, count(*)::bigint as n
+from keyed
+group by grouping sets ((axis, area_key, month, offense_category), (axis, month, offense_category))
+order by axis, area_key nulls first, month;
+
+create table marts.api_offense_breakdown as
+select axis, area_key, cast(date_trunc('month', ts) as date) as month, offense_category, offense_sub_category,
+       offense, count(*)::bigint as n
+from keyed
+group by grouping sets ((axis, area_key, month, offense_category, offense_sub_category, offense),
+                        (axis, month, offense_category, offense_sub_category, offense))
+order by axis, area_key nulls first;
+
+create table marts.api_hour_weekday as
+select axis, area_key, cast(date_trunc('month', ts) as date) as month, offense_category,
+       hour(ts)::integer as hour, (isodow(ts) - 1)::integer as weekday, count(*)::bigint as n
+from keyed
+group by grouping sets ((axis, area_key, month, offense_category, hour, weekday),
+                        (axis, month, offense_category, hour, weekday))
+order by axis, area_key nulls first;
+
 -- Seven quarantined rows, so the page has some to show (tests/browser/check.mjs compares it with /api/health).
 create table marts.meta_build as
 select timestamp '2026-11-28 12:00:00' as built_at, count(*)::bigint as lake_rows, count(*)::bigint as fact_rows,

@@ -5,7 +5,7 @@ with cells as (
 ),
 counts as (
     select weekday::integer as weekday, hour::integer as hour, sum(n) as n
-    from marts.mart_hour_weekday
+    from marts.api_hour_weekday
     where axis = $axis
       and month between $from::date and $to::date
       and ($category::varchar is null or offense_category = $category::varchar)

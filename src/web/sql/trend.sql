@@ -11,7 +11,7 @@ categories as (
 ),
 counts as (
     select month, offense_category, sum(n) as n
-    from marts.mart_category_trend
+    from marts.api_category_trend
     where axis = $axis
       and month between cast($from::date - interval 12 month as date) and $to::date
       and ($category::varchar is null or offense_category = $category::varchar)

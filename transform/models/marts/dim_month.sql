@@ -10,14 +10,10 @@ newest as (
     select max(report_month) as newest_month from lake
 ),
 
+-- The months of either axis are the months of the city-wide trend (one row per axis, month and category with
+-- offenses), read here instead of the 1.2M facts.
 months as (
-    select cast(date_trunc('month', offense_date) as date) as month
-    from {{ ref('fct_offenses') }}
-    where offense_date is not null
-    union
-    select cast(date_trunc('month', report_date_time) as date) as month
-    from {{ ref('fct_offenses') }}
-    where report_date_time is not null
+    select month from {{ ref('api_category_trend') }} where area_key is null
     union
     select report_month as month from lake
 )

@@ -1,7 +1,10 @@
 -- Offenses per axis × month × category at each area level, one row per area: the category trend summed to
--- precinct, sector, beat and neighborhood in turn.
+-- precinct, sector, beat and neighborhood in turn. Stored in (axis, area_level, area, month) order, so the
+-- dashboard's ranking of one level reads only that level's row groups.
 with trend as (
-    select * from {{ ref('mart_category_trend') }}
+    select t.axis, t.month, t.offense_category, a.precinct, a.sector, a.beat, a.neighborhood, t.n
+    from {{ ref('api_category_trend') }} as t
+    inner join {{ ref('dim_area') }} as a on a.area_key = t.area_key
 ),
 
 by_level as (
@@ -23,3 +26,4 @@ select
     cast(sum(n) as bigint) as n
 from by_level
 group by all
+order by axis, area_level, area, month

@@ -1,32 +1,18 @@
--- Offenses per axis × month × category × area (all four levels), with the month's flags.
-with events as (
-    {{ axis_events() }}
-),
+{{ config(materialized='view') }}
 
-counted as (
-    select
-        axis,
-        cast(date_trunc('month', axis_ts) as date) as month,
-        offense_category,
-        precinct,
-        sector,
-        beat,
-        neighborhood,
-        count(*) as n
-    from events
-    group by all
-)
-
+-- Offenses per axis × month × category × area (all four levels), with the month's flags: api_category_trend's
+-- counts with the area key spelled out. A view over the stored counts, as mart_hour_weekday.
 select
-    c.axis,
-    c.month,
-    c.offense_category,
-    c.precinct,
-    c.sector,
-    c.beat,
-    c.neighborhood,
-    c.n,
+    t.axis,
+    t.month,
+    t.offense_category,
+    a.precinct,
+    a.sector,
+    a.beat,
+    a.neighborhood,
+    t.n,
     d.is_partial,
     d.is_provisional
-from counted as c
-inner join {{ ref('dim_month') }} as d on d.month = c.month
+from {{ ref('api_category_trend') }} as t
+inner join {{ ref('dim_area') }} as a on a.area_key = t.area_key
+inner join {{ ref('dim_month') }} as d on d.month = t.month

@@ -1,19 +1,18 @@
--- Offenses per axis × month × category × sub-category → offense × area. A missing sub-category or offense
--- description is 'UNKNOWN'.
-with events as (
-    {{ axis_events() }}
-)
+{{ config(materialized='view') }}
 
+-- Offenses per axis × month × category × sub-category → offense × area (all four levels): api_offense_breakdown's
+-- counts with the area key spelled out. A view over the stored counts, as mart_hour_weekday. A missing
+-- sub-category or offense description is 'UNKNOWN'.
 select
-    axis,
-    cast(date_trunc('month', axis_ts) as date) as month,
-    offense_category,
-    coalesce(offense_sub_category, 'UNKNOWN') as offense_sub_category,
-    coalesce(offense, 'UNKNOWN') as offense,
-    precinct,
-    sector,
-    beat,
-    neighborhood,
-    count(*) as n
-from events
-group by all
+    o.axis,
+    o.month,
+    o.offense_category,
+    o.offense_sub_category,
+    o.offense,
+    a.precinct,
+    a.sector,
+    a.beat,
+    a.neighborhood,
+    o.n
+from {{ ref('api_offense_breakdown') }} as o
+inner join {{ ref('dim_area') }} as a on a.area_key = o.area_key

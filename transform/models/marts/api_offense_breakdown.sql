@@ -1,0 +1,38 @@
+-- Offenses per axis × area × month × category × sub-category → offense, the area as one key (dim_area), and the
+-- whole city's counts with area_key NULL: mart_offense_breakdown's counts in the shape the dashboard asks for,
+-- stored in (axis, area_key) order like api_hour_weekday. A missing sub-category or offense description
+-- is 'UNKNOWN'.
+with events as (
+    {{ axis_events(['offense_category', 'offense_sub_category', 'offense']) }}
+),
+
+by_area as (
+    select
+        axis,
+        area_key,
+        cast(date_trunc('month', axis_ts) as date) as month,
+        offense_category,
+        coalesce(offense_sub_category, 'UNKNOWN') as offense_sub_category,
+        coalesce(offense, 'UNKNOWN') as offense,
+        count(*) as n
+    from events
+    group by all
+),
+
+city as (
+    select
+        axis,
+        null::integer as area_key,
+        month,
+        offense_category,
+        offense_sub_category,
+        offense,
+        cast(sum(n) as bigint) as n
+    from by_area
+    group by all
+)
+
+select * from by_area
+union all
+select * from city
+order by axis, area_key nulls first
