@@ -4,6 +4,7 @@ mod cli;
 mod fixture_lake;
 mod ingest;
 mod layout;
+mod numbers;
 mod schedule;
 mod tempdir;
 mod warehouse;

@@ -10,5 +10,6 @@ mod expect;
 mod fixture;
 mod http;
 mod real;
+mod significance;
 mod support;
 mod swap;

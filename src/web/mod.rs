@@ -16,6 +16,7 @@ mod middleware;
 mod published;
 mod queries;
 mod runs;
+pub mod significance;
 mod startup;
 
 pub use api::AppState;

@@ -21,6 +21,7 @@ pub fn router(state: AppState, runs: Option<RunsApi>) -> Router {
         .route("/api/areas", get(api::areas))
         .route("/api/offenses", get(api::offenses))
         .route("/api/heatmap", get(api::heatmap))
+        .route("/api/completeness", get(api::completeness))
         .fallback(api::fallback)
         .with_state(state);
     match runs {
