@@ -7,6 +7,7 @@ mod hardening;
 mod ingest;
 mod lake_integrity;
 mod layout;
+mod numbers;
 mod schedule;
 mod tempdir;
 mod warehouse;

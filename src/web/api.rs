@@ -147,6 +147,19 @@ pub async fn heatmap(State(state): State<AppState>, Query(q): Params) -> Result<
     state.respond(key, Some("heatmap"), move |g| chart(g, "heatmap", &f, |c, r| queries::heatmap(c, r, &f))).await
 }
 
+/// `/api/completeness`: recent occurrence months, how complete each is, and the nowcast (no filters: the marts
+/// estimate it for the city per category). `format=csv` as elsewhere.
+pub async fn completeness(State(state): State<AppState>, Query(q): Params) -> Result<Response, WebError> {
+    let f = Filters::parse(&q, &[])?;
+    let key = format!("completeness|{:?}", f.format);
+    state
+        .respond(key, Some("completeness"), move |g| {
+            let rows = g.with_conn("completeness", queries::completeness)?;
+            render(&rows, f.format)
+        })
+        .await
+}
+
 /// Unmatched routes. `GET /api/runs` lands here only when the server keeps no runs (see [`super::router`]): then
 /// the ledger is empty and no run is scheduled by this process, which the page shows quietly.
 pub async fn fallback(method: Method, uri: Uri) -> Response {

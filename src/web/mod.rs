@@ -21,6 +21,7 @@ mod published;
 mod queries;
 mod redact;
 mod runs;
+pub mod significance;
 mod startup;
 mod trigger;
 

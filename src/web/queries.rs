@@ -13,8 +13,9 @@ use super::bounds::Bounds;
 use super::filters::{Category, Filters};
 use super::geo;
 use super::published::Generation;
+use super::significance::{self, Comparison};
 use super::WebError;
-use crate::domain::category::AreaLevel;
+use crate::domain::category::{AreaLevel, OffenseCategory};
 use crate::domain::Month;
 
 const META_SQL: &str = include_str!("sql/meta.sql");
@@ -25,6 +26,8 @@ const AREAS_WITHIN_SQL: &str = include_str!("sql/areas_within.sql");
 const AREA_KEYS_SQL: &str = include_str!("sql/area_keys.sql");
 const OFFENSES_SQL: &str = include_str!("sql/offenses.sql");
 const HEATMAP_SQL: &str = include_str!("sql/heatmap.sql");
+const DISPERSION_SQL: &str = include_str!("sql/dispersion.sql");
+const COMPLETENESS_SQL: &str = include_str!("sql/completeness.sql");
 
 /// Longest range a request may ask for (100 years of months).
 pub const MAX_RANGE_MONTHS: i64 = 1200;
@@ -156,6 +159,13 @@ pub struct TrendRow {
     pub yoy_pct: Option<f64>,
     pub is_partial: bool,
     pub is_provisional: bool,
+    /// Against `prior_year_count` (src/web/significance.rs): the rate ratio, its 95% interval, and whether
+    /// the interval excludes 1; all null when not comparable (the month is partial or its year-earlier month
+    /// precedes the lake). Plain fields, not a flattened struct: the CSV writer cannot flatten.
+    pub ratio: Option<f64>,
+    pub ratio_low: Option<f64>,
+    pub ratio_high: Option<f64>,
+    pub significant: Option<bool>,
 }
 
 pub fn trend(c: &Connection, range: Range, f: &Filters) -> duckdb::Result<Vec<TrendRow>> {
@@ -177,9 +187,65 @@ pub fn trend(c: &Connection, range: Range, f: &Filters) -> duckdb::Result<Vec<Tr
             yoy_pct: yoy_pct(count, prior),
             is_partial: r.get(4)?,
             is_provisional: r.get(5)?,
+            ratio: None,
+            ratio_low: None,
+            ratio_high: None,
+            significant: None,
         })
     })?;
-    rows.collect()
+    let mut rows: Vec<TrendRow> = rows.collect::<duckdb::Result<_>>()?;
+    let level = f.area.as_ref().map_or("city", |(l, _)| l.as_str());
+    let d = Dispersion::load(c, &b, level)?;
+    for row in &mut rows {
+        let month = Month::parse(&row.month).ok();
+        let mart_category = OffenseCategory::from_label(&row.category).map(|c| c.mart_value());
+        if let (Some(m), Some(prior), Some(phi), false) =
+            (month, row.prior_year_count, mart_category.and_then(|c| d.phi(c)), row.is_partial)
+        {
+            if d.comparable_from(m.year_earlier()) {
+                let c = significance::compare(row.count, prior, phi);
+                (row.ratio, row.ratio_low, row.ratio_high, row.significant) =
+                    (c.ratio, c.ratio_low, c.ratio_high, c.significant);
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// What [`significance::compare`] needs from `marts.mart_dispersion` for one axis and area level.
+struct Dispersion {
+    phi: Vec<(String, f64)>,
+    first_lake_month: Option<Month>,
+    range_has_partial: bool,
+}
+
+impl Dispersion {
+    fn load(c: &Connection, b: &Bound<'_>, level: &str) -> duckdb::Result<Dispersion> {
+        let mut stmt = c.prepare_cached(DISPERSION_SQL)?;
+        let params = duckdb::named_params! { "axis": b.axis, "level": level, "from": b.from, "to": b.to };
+        let rows = stmt.query_map(params, |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?, r.get::<_, String>(2)?, r.get::<_, bool>(3)?))
+        })?;
+        let mut d = Dispersion { phi: Vec::new(), first_lake_month: None, range_has_partial: false };
+        for row in rows {
+            let (category, phi, first, partial) = row?;
+            d.phi.push((category, phi));
+            d.first_lake_month = Month::parse(&first).ok();
+            d.range_has_partial = partial;
+        }
+        Ok(d)
+    }
+
+    /// φ of a mart category (`ALL` for the three summed); `None` when the data gave no estimate.
+    fn phi(&self, mart_category: &str) -> Option<f64> {
+        self.phi.iter().find(|(c, _)| c == mart_category).map(|(_, p)| *p)
+    }
+
+    /// An earlier period starting at `earlier` is comparable when the lake covers it: on the occurred axis,
+    /// months before the lake's first report month hold only late reports.
+    fn comparable_from(&self, earlier: Month) -> bool {
+        self.first_lake_month.is_some_and(|first| earlier >= first)
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -194,17 +260,30 @@ pub struct AreaRow {
     pub yoy_pct: Option<f64>,
     /// For `level=neighborhood`: the map polygon drawing this area, null when the name matches none.
     pub polygon: Option<&'static str>,
+    /// Against `prior_year_count`, as in [`TrendRow`]; null when the range holds a partial month or its
+    /// year-earlier range starts before the lake.
+    pub ratio: Option<f64>,
+    pub ratio_low: Option<f64>,
+    pub ratio_high: Option<f64>,
+    pub significant: Option<bool>,
 }
 
 pub fn areas(c: &Connection, range: Range, f: &Filters, level: AreaLevel) -> duckdb::Result<Vec<AreaRow>> {
     let b = Bound::new(c, &range, f)?;
     let prior_known = range.prior_known();
     let level_name = level.as_str();
+    let d = Dispersion::load(c, &b, level_name)?;
+    let phi = d.phi(f.category.mart_value().unwrap_or("ALL"));
+    let comparable = !d.range_has_partial && d.comparable_from(range.from.year_earlier());
     let map = |r: &duckdb::Row<'_>| -> duckdb::Result<AreaRow> {
         let area: String = r.get(0)?;
         let count: i64 = r.get(1)?;
         let prior: Option<i64> = r.get(2)?;
         let polygon = if level == AreaLevel::Neighborhood { geo::polygon_for(&area) } else { None };
+        let change = match (prior, phi, comparable) {
+            (Some(p), Some(phi), true) => significance::compare(count, p, phi),
+            _ => Comparison::NONE,
+        };
         Ok(AreaRow {
             level: level.as_str(),
             area,
@@ -213,6 +292,10 @@ pub fn areas(c: &Connection, range: Range, f: &Filters, level: AreaLevel) -> duc
             prior_year_count: prior,
             yoy_pct: yoy_pct(count, prior),
             polygon,
+            ratio: change.ratio,
+            ratio_low: change.ratio_low,
+            ratio_high: change.ratio_high,
+            significant: change.significant,
         })
     };
     match &f.area {
@@ -236,6 +319,38 @@ pub fn areas(c: &Connection, range: Range, f: &Filters, level: AreaLevel) -> duc
             rows.collect()
         }
     }
+}
+
+/// `/api/completeness`: one recent occurrence month of one category (`all` = the three summed).
+#[derive(Debug, Serialize)]
+pub struct CompletenessRow {
+    pub month: String,
+    pub offense_category: String,
+    /// Offenses of the month reported so far (the trend's `occurred` count).
+    pub observed: i64,
+    /// Share of the final count expected to be reported by now (0 … 1).
+    pub completeness: f64,
+    /// Expected final count and its 95% prediction interval; null when nothing is expected to be reported yet.
+    pub nowcast: Option<f64>,
+    pub nowcast_low: Option<f64>,
+    pub nowcast_high: Option<f64>,
+}
+
+pub fn completeness(c: &Connection) -> duckdb::Result<Vec<CompletenessRow>> {
+    let mut stmt = c.prepare_cached(COMPLETENESS_SQL)?;
+    let rows = stmt.query_map([], |r| {
+        let category: String = r.get(1)?;
+        Ok(CompletenessRow {
+            month: r.get(0)?,
+            offense_category: if category == "ALL" { "all".to_string() } else { Category::label_of(&category) },
+            observed: r.get(2)?,
+            completeness: r.get(3)?,
+            nowcast: r.get(4)?,
+            nowcast_low: r.get(5)?,
+            nowcast_high: r.get(6)?,
+        })
+    })?;
+    rows.collect()
 }
 
 #[derive(Debug, Serialize)]

@@ -26,6 +26,7 @@ pub fn router(state: AppState, runs: Option<RunsApi>, data_dir: &DataDir) -> Rou
         .route("/api/areas", get(api::areas))
         .route("/api/offenses", get(api::offenses))
         .route("/api/heatmap", get(api::heatmap))
+        .route("/api/completeness", get(api::completeness))
         .fallback(api::fallback)
         .with_state(state);
     match runs {

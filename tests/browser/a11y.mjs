@@ -54,7 +54,9 @@ async function checkSummaries(page, health) {
       const r = trend.find((x) => x.month === m && x.category === c);
       const known = m >= knownFrom;
       if (!known && r.prior_year_count != null) blanked += 1;
-      const want = [fmt(r.count), fmt(known ? r.prior_year_count : null), pct(known ? r.yoy_pct : null)];
+      // The change carries the API's verdict in words: beyond or within usual variation (none when not compared).
+      const verdict = !known || r.significant == null ? "" : r.significant ? " (beyond usual variation)" : " (within usual variation)";
+      const want = [fmt(r.count), fmt(known ? r.prior_year_count : null), pct(known ? r.yoy_pct : null) + verdict];
       const got = row.slice(1 + 3 * k, 4 + 3 * k);
       check(JSON.stringify(got) === JSON.stringify(want), `trend table ${m} ${c}: ${JSON.stringify(got)} != API ${JSON.stringify(want)}`);
     });

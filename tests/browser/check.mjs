@@ -48,7 +48,28 @@ async function checkAgainstApi(page, label) {
   check(drawn.ranking === areas.length, `${label}: ranking shows ${drawn.ranking} of ${areas.length} areas`);
   check(drawn.cells === 168 && drawn.cellSum === sum(heatmap), `${label}: heatmap ${JSON.stringify(drawn)}`);
   check(drawn.bars > 0, `${label}: no offense bars`);
+  await checkFlags(page, label, trend, areas, drawn.series);
   return { ...t, drawn };
+}
+
+// "Is the change real?": the ranking marks exactly the API's significant changes and greys the rest; the trend
+// rings exactly the significant months of the series it draws (from a year after the lake's first month).
+async function checkFlags(page, label, trend, areas, series) {
+  const marks = await page.evaluate(() => ({
+    sig: document.querySelectorAll("#ranking .sig").length,
+    usual: document.querySelectorAll("#ranking .usual").length,
+    rings: [...document.querySelectorAll("#trend-chart circle.sig-ring")].map((c) => `${c.dataset.series} ${c.dataset.month}`).sort(),
+  }));
+  const shown = areas.filter((r) => r.yoy_pct != null);
+  check(marks.sig === shown.filter((r) => r.significant === true).length, `${label}: ranking marks ${marks.sig} significant, API ${JSON.stringify(shown.map((r) => r.significant))}`);
+  check(marks.usual === shown.filter((r) => r.significant === false).length, `${label}: ranking greys ${marks.usual}`);
+  const health = await api("/api/health");
+  const [y, m] = health.reported.first_month.split("-").map(Number);
+  const knownFrom = `${y + 1}-${String(m).padStart(2, "0")}`;
+  const want = trend.filter((r) => r.significant === true && series.includes(r.category) && r.month >= knownFrom)
+    .map((r) => `${r.category} ${r.month}`).sort();
+  check(JSON.stringify(marks.rings) === JSON.stringify(want), `${label}: trend rings ${marks.rings} != API ${want}`);
+  return marks;
 }
 
 const errors = [];
@@ -73,6 +94,17 @@ try {
   check(asof.includes(`${fmt(health.quarantined_rows)} rows could not be read`), `header lacks the quarantined rows: ${asof}`);
   const initial = await checkAgainstApi(page, "initial");
   check(initial.drawn.partialPoints > 0, "partial months are not drawn distinctly");
+  // Completeness: on the occurred axis for the whole city, each drawn series has the nowcast band of its
+  // incomplete months in range, at the API's figures.
+  const completeness = await api("/api/completeness");
+  const bands = await page.$$eval("#trend-chart polygon.nowcast", (ps) => ps.map((p) => ({ series: p.dataset.series, months: p.dataset.months, highs: p.dataset.highs })));
+  const [from0, to0] = [url0.searchParams.get("from"), url0.searchParams.get("to")];
+  const wantBands = initial.drawn.series.map((c) => {
+    const rows = completeness.filter((r) => r.offense_category === c && r.completeness < 1 && r.nowcast_high != null && r.month >= from0 && r.month <= to0);
+    return { series: c, months: rows.map((r) => r.month).join(","), highs: rows.map((r) => r.nowcast_high).join(",") };
+  }).filter((b) => b.months);
+  check(wantBands.length > 0, `no incomplete month to draw a nowcast band for: ${JSON.stringify(completeness.slice(0, 4))}`);
+  check(JSON.stringify(bands) === JSON.stringify(wantBands), `nowcast bands ${JSON.stringify(bands)} != API ${JSON.stringify(wantBands)}`);
   const unmatched = await page.textContent("[data-testid=unmatched]");
   check(/not on the map: .*UNKNOWN/.test(unmatched), `unmatched names not reported: ${unmatched}`);
   await page.screenshot({ path: `${outDir}/dashboard.png`, fullPage: true });
@@ -112,6 +144,14 @@ try {
   check((await page.$eval("select[name=area]", (s) => s.value)) === "North", "area select not restored");
   check((await page.textContent("#crumbs b")) === sub && (await page.$$eval("#offenses li", (l) => l.length)) === drill, "drill-down not restored");
   await page.screenshot({ path: `${outDir}/filtered.png`, fullPage: true });
+
+  // A range of final months: the ranking compares every area with the year before, marking or greying each.
+  await page.goto(base + "/?from=2024-04&to=2025-03");
+  await waitReady(page, 0);
+  const final = await checkAgainstApi(page, "final range");
+  const marks = await page.evaluate(() => document.querySelectorAll("#ranking .sig, #ranking .usual").length);
+  check(marks === final.drawn.ranking && marks > 0, `final range: ${marks} of ${final.drawn.ranking} areas marked or greyed`);
+  await page.screenshot({ path: `${outDir}/significance.png`, fullPage: true });
 
   // Usable on a phone: one column, no horizontal scrolling.
   await page.setViewportSize({ width: 390, height: 844 });

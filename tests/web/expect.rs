@@ -110,6 +110,90 @@ fn flags(rows: &[Offense], m: Month) -> (bool, bool) {
     (m == current, m < current && m >= current.prev().prev())
 }
 
+/// The lake's first report month: an earlier period before it is not comparable.
+fn first_lake_month(rows: &[Offense]) -> Month {
+    rows.iter().map(|o| Month::of(o.report_date_time.date())).min().expect("rows")
+}
+
+/// φ for one axis, category (`None` = all three summed) and area level (`None` = the city), recomputed from the
+/// rows: the mean of (a − b)²/(a + b) over every area's pairs of a final month and the same month a year
+/// earlier (the earlier not before the lake), pairs with a + b = 0 left out, floored at 1.
+pub fn dispersion(rows: &[Offense], axis: &str, category: Option<&str>, level: Option<&str>) -> Option<f64> {
+    let first = first_lake_month(rows);
+    let newest = newest_month(rows);
+    let mut counts: HashMap<(&str, Month), i64> = HashMap::new();
+    for o in rows.iter().filter(|o| category.is_none_or(|c| o.category == c)) {
+        if let Some((m, _, _)) = on_axis(o, axis) {
+            // As staging cleans area codes: SPD's "out of jurisdiction" is no area.
+            let area = level.map_or("city", |l| match area_of(o, l) {
+                "OOJ" => "UNKNOWN",
+                a => a,
+            });
+            *counts.entry((area, m)).or_default() += 1;
+        }
+    }
+    let mut keys: Vec<(&str, Month)> = counts.keys().copied().collect();
+    keys.extend(counts.keys().map(|(a, m)| (*a, Month::new(m.year() + 1, m.month()).expect("month"))));
+    keys.sort();
+    keys.dedup();
+    let (mut sum, mut pairs) = (0.0, 0usize);
+    for (area, m) in keys {
+        // Final months only: not the newest (partial) nor the two before it (provisional).
+        if m >= newest.prev().prev() || year_earlier(m) < first {
+            continue;
+        }
+        let a = counts.get(&(area, m)).copied().unwrap_or(0);
+        let b = counts.get(&(area, year_earlier(m))).copied().unwrap_or(0);
+        if a + b > 0 {
+            sum += ((a - b) * (a - b)) as f64 / (a + b) as f64;
+            pairs += 1;
+        }
+    }
+    // Six decimals, as the mart stores it.
+    (pairs > 0).then(|| ((sum / pairs as f64).max(1.0) * 1e6).round() / 1e6)
+}
+
+/// The newest report month (the partial one): later months do not exist in the marts.
+fn newest_month(rows: &[Offense]) -> Month {
+    rows.iter().map(|o| Month::of(o.report_date_time.date())).max().expect("rows")
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// The comparison fields of a count `a` against `b`: log(a/b) ± 1.96·√(φ(1/a + 1/b)), 0.5 added to both when
+/// either is 0; nothing against nothing is "no change" (docs/reading-the-numbers.md).
+pub fn comparison(a: i64, b: i64, phi: Option<f64>) -> [(&'static str, Value); 4] {
+    let none =
+        [("ratio", Value::Null), ("ratio_low", Value::Null), ("ratio_high", Value::Null), ("significant", Value::Null)];
+    let Some(phi) = phi else { return none };
+    if a == 0 && b == 0 {
+        return [
+            ("ratio", Value::Null),
+            ("ratio_low", Value::Null),
+            ("ratio_high", Value::Null),
+            ("significant", json!(false)),
+        ];
+    }
+    let (fa, fb) = if a == 0 || b == 0 { (a as f64 + 0.5, b as f64 + 0.5) } else { (a as f64, b as f64) };
+    let half = 1.959_963_984_540_054 * (phi * (1.0 / fa + 1.0 / fb)).sqrt();
+    let (low, high) = (((fa / fb).ln() - half).exp(), ((fa / fb).ln() + half).exp());
+    [
+        ("ratio", if b > 0 { json!(round3(a as f64 / b as f64)) } else { Value::Null }),
+        ("ratio_low", json!(round3(low))),
+        ("ratio_high", json!(round3(high))),
+        ("significant", json!(low > 1.0 || high < 1.0)),
+    ]
+}
+
+fn with_comparison(mut row: Value, fields: [(&'static str, Value); 4]) -> Value {
+    for (k, v) in fields {
+        row[k] = v;
+    }
+    row
+}
+
 pub fn trend(rows: &[Offense], q: &Query) -> Value {
     let Some((from, to, first)) = range(rows, q) else { return json!([]) };
     let mut counts: HashMap<(Month, &str), i64> = HashMap::new();
@@ -120,16 +204,26 @@ pub fn trend(rows: &[Offense], q: &Query) -> Value {
         .into_iter()
         .filter(|c| mart_category(q.category).is_none_or(|x| x == *c))
         .collect();
+    let first_lake = first_lake_month(rows);
+    let level = q.area.as_ref().map(|(l, _)| *l);
+    let phis: HashMap<&str, Option<f64>> =
+        cats.iter().map(|c| (*c, dispersion(rows, q.axis, Some(c), level))).collect();
     let mut out = Vec::new();
     for m in from.through(to) {
         for c in &cats {
             let count = counts.get(&(m, *c)).copied().unwrap_or(0);
             let prior = (year_earlier(m) >= first).then(|| counts.get(&(year_earlier(m), *c)).copied().unwrap_or(0));
             let (partial, provisional) = flags(rows, m);
-            out.push(json!({
+            let row = json!({
                 "month": m.to_string(), "category": label(c), "count": count, "prior_year_count": prior,
                 "yoy_pct": yoy(count, prior), "is_partial": partial, "is_provisional": provisional,
-            }));
+            });
+            let comparable = !partial && year_earlier(m) >= first_lake;
+            let fields = match (prior, comparable) {
+                (Some(p), true) => comparison(count, p, phis[c]),
+                _ => comparison(0, 0, None),
+            };
+            out.push(with_comparison(row, fields));
         }
     }
     Value::Array(out)
@@ -152,15 +246,22 @@ pub fn areas(rows: &[Offense], q: &Query, level: &'static str, polygon_of: &dyn 
     }
     let mut list: Vec<(&str, i64)> = cur.into_iter().collect();
     list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let comparable = pfrom >= first_lake_month(rows) && from.through(to).all(|m| !flags(rows, m).0);
+    let phi = dispersion(rows, q.axis, mart_category(q.category), Some(level));
     Value::Array(
         list.into_iter()
             .map(|(area, count)| {
                 let prior = prior_known.then(|| prev.get(area).copied().unwrap_or(0));
-                json!({
+                let row = json!({
                     "level": level, "area": area, "category": q.category, "count": count,
                     "prior_year_count": prior, "yoy_pct": yoy(count, prior),
                     "polygon": if level == "neighborhood" { polygon_of(area) } else { None },
-                })
+                });
+                let fields = match (prior, comparable) {
+                    (Some(p), true) => comparison(count, p, phi),
+                    _ => comparison(0, 0, None),
+                };
+                with_comparison(row, fields)
             })
             .collect(),
     )
@@ -203,4 +304,70 @@ pub fn heatmap(rows: &[Offense], q: &Query) -> Value {
         }
     }
     Value::Array(out)
+}
+
+/// `/api/completeness` recomputed from the rows (tests/numbers.rs holds the formulas): window and reference of
+/// 12 months before the newest report month, φ from [`dispersion`] (occurred axis, the city).
+pub fn completeness(rows: &[Offense]) -> Value {
+    use crate::numbers::{delay_months, delay_shares, nowcast};
+    const WINDOW: usize = 12;
+    let newest = newest_month(rows);
+    let first = first_lake_month(rows);
+    let back = |k: usize| (0..k).fold(newest, |m, _| m.prev());
+    let (ref_from, ref_to) = (back(2 * WINDOW - 1), back(WINDOW));
+    let ym = |m: Month| (m.year(), m.month());
+    let mut out = Vec::new();
+    // In the mart's order: month, then the category's mart value ('ALL' first).
+    for k in (0..WINDOW).rev() {
+        let month = back(k);
+        for (mart, label) in [
+            (None, "all"),
+            (Some("ALL OTHER"), "other"),
+            (Some("PROPERTY CRIME"), "property"),
+            (Some("VIOLENT CRIME"), "violent"),
+        ] {
+            let mine: Vec<&Offense> = rows.iter().filter(|o| mart.is_none_or(|c| o.category == c)).collect();
+            let delays: Vec<u32> = mine
+                .iter()
+                .filter_map(|o| Some((Month::of(o.offense_date?.date()), Month::of(o.report_date_time.date()))))
+                .filter(|(occ, _)| *occ >= ref_from && *occ <= ref_to && *occ >= first)
+                .map(|(occ, rep)| delay_months(ym(occ), ym(rep)))
+                .collect();
+            let Some((shares, reference)) = delay_shares(&delays, WINDOW as u32) else { continue };
+            let observed = mine.iter().filter(|o| o.offense_date.is_some_and(|d| Month::of(d.date()) == month)).count();
+            let phi = dispersion(rows, "occurred", mart, None).unwrap_or(1.0);
+            let p = shares[k];
+            let r = |x: f64, d: f64| (x * d).round() / d;
+            let (now, low, high) = match nowcast(observed as f64, p, reference as f64, phi) {
+                Some((n, l, h)) => (json!(r(n, 10.0)), json!(r(l, 10.0)), json!(r(h, 10.0))),
+                None => (Value::Null, Value::Null, Value::Null),
+            };
+            out.push(json!({
+                "month": month.to_string(), "offense_category": label, "observed": observed,
+                "completeness": r(p, 1e4), "nowcast": now, "nowcast_low": low, "nowcast_high": high,
+            }));
+        }
+    }
+    Value::Array(out)
+}
+
+/// Whether two JSON tables are equal, numbers within one unit of their last decimal (rounding may differ
+/// there): `completeness` has four decimals, the counts one.
+pub fn close(got: &Value, want: &Value) -> bool {
+    fn within(got: &Value, want: &Value, tolerance: f64) -> bool {
+        match (got, want) {
+            (Value::Number(a), Value::Number(b)) => (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() <= tolerance,
+            _ => got == want,
+        }
+    }
+    match (got, want) {
+        (Value::Array(a), Value::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| close(x, y)),
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter().all(|(k, x)| {
+                    b.get(k).is_some_and(|y| within(x, y, if k == "completeness" { 1.01e-4 } else { 0.101 }))
+                })
+        }
+        _ => got == want,
+    }
 }

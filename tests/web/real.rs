@@ -65,11 +65,13 @@ fn to_row(o: &Offense, i: usize) -> Row {
     r
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn real_pipeline_build_serves_the_counts_computed_from_the_rows() {
-    let now = Month::current_in_seattle(chrono::Utc::now());
-    let first = Month::parse("2024-09").unwrap();
-    let rows = generate(9, 3000, first, now);
+/// Serves `rows` through the real path (test SODA server → ingest → build → web) and returns the data dir (keep it
+/// alive) and the server's base URL. Months `first..=now` are ingested; `now` is the partial month.
+pub(super) async fn serve_through_pipeline(
+    rows: &[Offense],
+    first: Month,
+    now: Month,
+) -> (crate::tempdir::TempDir, String) {
     let server = SodaServer::start("tazs-3rd5", rows.iter().enumerate().map(|(i, o)| to_row(o, i)).collect());
     let dir = crate::tempdir::TempDir::new("real");
     let mut settings = Settings::for_data_dir(dir.path(), &server.url());
@@ -83,6 +85,15 @@ async fn real_pipeline_build_serves_the_counts_computed_from_the_rows() {
     let app = crimewatch::web::Application::build(&settings.web, &settings.data_dir, None).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
+    (dir, base)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_pipeline_build_serves_the_counts_computed_from_the_rows() {
+    let now = Month::current_in_seattle(chrono::Utc::now());
+    let first = Month::parse("2024-09").unwrap();
+    let rows = generate(9, 3000, first, now);
+    let (_dir, base) = serve_through_pipeline(&rows, first, now).await;
     let get = |p: String| {
         let base = base.clone();
         async move {

@@ -93,4 +93,83 @@ select timestamp '2026-11-28 12:00:00' as built_at, count(*)::bigint as lake_row
        max(cast(report_date_time as timestamp)) as source_max_updated_at
 from raw;
 
+-- φ as transform/models/marts/mart_dispersion.sql defines it (mean of (a − b)²/(a + b) over year-apart pairs of
+-- final months, floored at 1); tests/numbers recomputes it in Rust against the real build.
+create table marts.mart_dispersion as
+with series as (
+    -- Areas as staging cleans them ('OOJ' is no area), which this stand-in's other marts do not do.
+    select axis, month, offense_category, area_level, if(area = 'OOJ', 'UNKNOWN', area) as area, sum(n) as n
+    from marts.mart_area_counts group by all
+    union all
+    select axis, month, offense_category, 'city', 'city', sum(n) from marts.mart_area_counts
+    where area_level = 'precinct' group by all
+),
+all_series as (
+    select * from series
+    union all
+    select axis, month, 'ALL', area_level, area, sum(n) from series group by axis, month, area_level, area
+),
+pairs as (
+    select coalesce(c.axis, p.axis) as axis, coalesce(c.offense_category, p.offense_category) as offense_category,
+           coalesce(c.area_level, p.area_level) as area_level,
+           coalesce(c.month, cast(p.month + interval 12 month as date)) as month,
+           coalesce(c.n, 0) as a, coalesce(p.n, 0) as b
+    from all_series as c
+    full join all_series as p on p.axis = c.axis and p.offense_category = c.offense_category
+        and p.area_level = c.area_level and p.area = c.area and p.month = cast(c.month - interval 12 month as date)
+),
+lake as (select cast(date_trunc('month', min(cast(report_date_time as timestamp))) as date) as first_lake_month from raw)
+select axis, offense_category, area_level, round(greatest(1.0, avg(cast((a - b) * (a - b) as double) / (a + b))), 6) as phi,
+       count(*) as pairs, any_value(first_lake_month) as first_lake_month
+from pairs, lake
+where a + b > 0 and cast(month - interval 12 month as date) >= first_lake_month
+  and month in (select month from marts.dim_month where not is_partial and not is_provisional)
+group by all;
+
+-- Completeness and nowcast as transform/models/marts/mart_reporting_delay.sql and mart_completeness.sql define
+-- them (window 12 months, 12 reference months); tests/web/expect.rs recomputes them in Rust against the real build.
+create temp table newest as
+select cast(date_trunc('month', max(cast(report_date_time as timestamp))) as date) as newest_month,
+       cast(date_trunc('month', min(cast(report_date_time as timestamp))) as date) as first_lake_month
+from raw;
+
+create temp table delays as
+select offense_category, greatest(0, date_diff('month', date_trunc('month', cast(offense_date as timestamp)),
+       date_trunc('month', cast(report_date_time as timestamp)))) as d
+from raw, newest
+where offense_date is not null
+  and cast(date_trunc('month', cast(offense_date as timestamp)) as date)
+      between cast(newest_month - interval 23 month as date) and cast(newest_month - interval 12 month as date)
+  and cast(date_trunc('month', cast(offense_date as timestamp)) as date) >= first_lake_month;
+
+create table marts.mart_reporting_delay as
+with w as (select offense_category, d from delays where d <= 12 union all select 'ALL', d from delays where d <= 12),
+tot as (select offense_category, count(*) as reference_offenses from w group by all)
+select t.offense_category, k.range::integer as delay_months, t.reference_offenses,
+       (select count(*) from w where w.offense_category = t.offense_category and w.d <= k.range) / t.reference_offenses as share_reported
+from tot as t, range(0, 13) as k;
+
+create table marts.mart_completeness as
+with obs as (
+    select month, offense_category, sum(n) as observed from marts.mart_category_trend where axis = 'occurred' group by all
+    union all
+    select month, 'ALL', sum(n) from marts.mart_category_trend where axis = 'occurred' group by month
+),
+j as (
+    select cast(newest_month - to_months(k.range) as date) as month, d.offense_category, coalesce(o.observed, 0) as n,
+           d.share_reported as p, d.reference_offenses as r, coalesce(ph.phi, 1.0) as phi
+    from newest, range(0, 12) as k
+    join marts.mart_reporting_delay as d on d.delay_months = k.range
+    left join obs as o on o.month = cast(newest_month - to_months(k.range) as date) and o.offense_category = d.offense_category
+    left join marts.mart_dispersion as ph on ph.axis = 'occurred' and ph.area_level = 'city' and ph.offense_category = d.offense_category
+),
+e as (
+    select *, case when p > 0 then n / p end as nowcast,
+           case when p > 0 then sqrt(phi * (n + 1) * (1 - p) / (p * p) + n * n * (p * (1 - p) / r) / (p * p * p * p)) end as sd
+    from j
+)
+select month, offense_category, n::bigint as observed, round(p, 4) as completeness, round(nowcast, 1) as nowcast,
+       round(n + greatest(0, nowcast - n - 1.959964 * sd), 1) as nowcast_low, round(nowcast + 1.959964 * sd, 1) as nowcast_high
+from e;
+
 drop table raw;

@@ -46,6 +46,10 @@ pub(crate) const FILES: &[(&str, &str)] = &[
     ("models/marts/mart_area_counts.yml", include_str!("../../../transform/models/marts/mart_area_counts.yml")),
     ("models/marts/mart_category_trend.sql", include_str!("../../../transform/models/marts/mart_category_trend.sql")),
     ("models/marts/mart_category_trend.yml", include_str!("../../../transform/models/marts/mart_category_trend.yml")),
+    ("models/marts/mart_completeness.sql", include_str!("../../../transform/models/marts/mart_completeness.sql")),
+    ("models/marts/mart_completeness.yml", include_str!("../../../transform/models/marts/mart_completeness.yml")),
+    ("models/marts/mart_dispersion.sql", include_str!("../../../transform/models/marts/mart_dispersion.sql")),
+    ("models/marts/mart_dispersion.yml", include_str!("../../../transform/models/marts/mart_dispersion.yml")),
     ("models/marts/mart_hour_weekday.sql", include_str!("../../../transform/models/marts/mart_hour_weekday.sql")),
     ("models/marts/mart_hour_weekday.yml", include_str!("../../../transform/models/marts/mart_hour_weekday.yml")),
     (
@@ -56,6 +60,8 @@ pub(crate) const FILES: &[(&str, &str)] = &[
         "models/marts/mart_offense_breakdown.yml",
         include_str!("../../../transform/models/marts/mart_offense_breakdown.yml"),
     ),
+    ("models/marts/mart_reporting_delay.sql", include_str!("../../../transform/models/marts/mart_reporting_delay.sql")),
+    ("models/marts/mart_reporting_delay.yml", include_str!("../../../transform/models/marts/mart_reporting_delay.yml")),
     ("models/marts/meta_build.sql", include_str!("../../../transform/models/marts/meta_build.sql")),
     ("models/marts/meta_build.yml", include_str!("../../../transform/models/marts/meta_build.yml")),
     ("models/staging/_sources.yml", include_str!("../../../transform/models/staging/_sources.yml")),
@@ -84,6 +90,10 @@ pub(crate) const FILES: &[(&str, &str)] = &[
     ("seeds/nibrs_offense_codes.csv", include_str!("../../../transform/seeds/nibrs_offense_codes.csv")),
     ("seeds/precincts.csv", include_str!("../../../transform/seeds/precincts.csv")),
     (
+        "tests/assert_dispersion_is_at_least_poisson.sql",
+        include_str!("../../../transform/tests/assert_dispersion_is_at_least_poisson.sql"),
+    ),
+    (
         "tests/assert_fct_months_in_lake_manifest.sql",
         include_str!("../../../transform/tests/assert_fct_months_in_lake_manifest.sql"),
     ),
@@ -98,6 +108,10 @@ pub(crate) const FILES: &[(&str, &str)] = &[
     (
         "tests/assert_marts_reconcile_with_fct.sql",
         include_str!("../../../transform/tests/assert_marts_reconcile_with_fct.sql"),
+    ),
+    (
+        "tests/assert_nowcast_brackets_observed.sql",
+        include_str!("../../../transform/tests/assert_nowcast_brackets_observed.sql"),
     ),
     (
         "tests/warn_offense_date_after_report_date_time.sql",

@@ -105,11 +105,12 @@
       map: "/api/areas?" + mapQ,
       offenses: "/api/offenses?" + q,
       heatmap: "/api/heatmap?" + q,
+      completeness: "/api/completeness",
     };
     // The ranking at neighborhood level is the map's own query: asked once.
     const once = new Map(Object.values(urls).map((u) => [u, null]));
     for (const u of once.keys()) once.set(u, getJSON(u));
-    const [trend, areas, map, offenses, heatmap] = await Promise.all(Object.values(urls).map((u) => once.get(u)));
+    const [trend, areas, map, offenses, heatmap, completeness] = await Promise.all(Object.values(urls).map((u) => once.get(u)));
     if (my !== seq) return;
     const failed = [trend, areas, map, offenses, heatmap].find((r) => !r.ok);
     if (failed) {
@@ -118,7 +119,8 @@
       return;
     }
     setMessage("");
-    data = { trend: trend.body, areas: areas.body, map: map.body, offenses: offenses.body, heatmap: heatmap.body };
+    data = { trend: trend.body, areas: areas.body, map: map.body, offenses: offenses.body, heatmap: heatmap.body,
+      completeness: completeness.ok && Array.isArray(completeness.body) ? completeness.body : [] };
     for (const a of document.querySelectorAll("a.csv")) {
       const chart = a.dataset.chart;
       a.href = `/api/${chart}?` + (chart === "areas" ? apiQuery({ level: view.level, format: "csv" }) : apiQuery({ format: "csv" }));
@@ -146,6 +148,15 @@
     return first ? addMonths(first, 12) : "";
   }
 
+  // The nowcast of incomplete months (/api/completeness), for the city on the "occurred" axis only: the band
+  // shows where the final count of each month is expected to land (docs/reading-the-numbers.md).
+  function nowcastOf(category, months) {
+    if (view.axis !== "occurred" || view.area) return {};
+    const by = new Map(data.completeness.filter((r) => r.offense_category === category && r.completeness < 1).map((r) => [r.month, r]));
+    const pick = (f) => months.map((m) => (by.has(m) ? by.get(m)[f] : null));
+    return { nowcast: pick("nowcast"), nowLow: pick("nowcast_low"), nowHigh: pick("nowcast_high"), complete: pick("completeness") };
+  }
+
   function drawTrend() {
     const rows = data.trend;
     const months = [...new Set(rows.map((r) => r.month))];
@@ -160,7 +171,8 @@
       const by = new Map(rows.filter((r) => r.category === c).map((r) => [r.month, r]));
       const pick = (f) => months.map((m) => (by.has(m) ? by.get(m)[f] : null));
       const earlier = (f) => pick(f).map((v, i) => (months[i] < knownFrom ? null : v));
-      return { key: c, label: LABELS[c], color: COLORS[c], values: pick("count"), prior: earlier("prior_year_count"), yoy: earlier("yoy_pct") };
+      return { key: c, label: LABELS[c], color: COLORS[c], values: pick("count"), prior: earlier("prior_year_count"), yoy: earlier("yoy_pct"),
+        sig: earlier("significant"), low: earlier("ratio_low"), high: earlier("ratio_high"), ...nowcastOf(c, months) };
     });
     setTotal("trend-total", rows.reduce((s, r) => s + r.count, 0));
     const el = $("trend-chart");
@@ -171,10 +183,12 @@
     const legend = series.map((s) => `<span><i data-color="${esc(s.color)}"></i>${esc(s.label)} ${fmt(total(s))}</span>`);
     legend.push(view.compare === "prior" ? `<span class="muted"><i class="dash"></i>same month a year earlier${gap}</span>` : `<span class="muted">change vs. same month a year earlier${gap}</span>`);
     legend.push(`<span class="muted"><i class="band"></i>partial / provisional months</span>`);
+    if (series.some((s) => s.nowHigh && s.nowHigh.some((v) => v != null))) legend.push(`<span class="muted"><i class="nowband"></i>expected final count (95%)</span>`);
+    if (series.some((s) => s.sig.some((v) => v === true))) legend.push(`<span class="muted"><i class="ring"></i>change beyond usual variation</span>`);
     const flagged = (i) => (flags[i].partial ? " (partial)" : flags[i].provisional ? " (provisional)" : "");
     const table = srTable(`Offenses per month, ${months[0]} to ${months[months.length - 1]}`,
       ["Month", ...series.flatMap((s) => [s.label, `${s.label}, a year earlier`, `${s.label}, change`])],
-      months.map((m, i) => [m + flagged(i), ...series.flatMap((s) => [fmt(s.values[i]), fmt(s.prior[i]), pct(s.yoy[i])])]));
+      months.map((m, i) => [m + flagged(i), ...series.flatMap((s) => [fmt(s.values[i]), fmt(s.prior[i]), pct(s.yoy[i]) + usual(s.sig[i])])]));
     // The legend is laid out first, so the plot gets the height that is left.
     el.innerHTML = `<div class="plot"></div><div class="legend">${legend.join("")}</div>${table}`;
     Charts.paint(el);
@@ -185,6 +199,18 @@
     Charts.trend(el.querySelector(".plot"), { months, series, flags, mode: view.compare, label });
   }
 
+  // "Is the change real?" (docs/reading-the-numbers.md): a change whose 95% interval excludes "no change" is
+  // marked; the rest are greyed as within usual variation. null: not compared (partial or before the lake).
+  function usual(significant) {
+    return significant === true ? " (beyond usual variation)" : significant === false ? " (within usual variation)" : "";
+  }
+  function changeMark(yoy, r) {
+    const range = r.ratio_low == null ? "" : `; 95% range ×${r.ratio_low}–×${r.ratio_high}`;
+    if (r.significant === true) return `<span class="${yoy > 0 ? "up" : "down"} sig" title="beyond usual variation${range}">${pct(yoy)}*</span>`;
+    if (r.significant === false) return `<span class="usual" title="within usual variation${range}">${pct(yoy)}</span>`;
+    return `<span class="${yoy > 0 ? "up" : "down"}">${pct(yoy)}</span>`;
+  }
+
   function drawWhere() {
     const rows = data.areas;
     setTotal("areas-total", rows.reduce((s, r) => s + r.count, 0));
@@ -192,8 +218,8 @@
     const label = `Ranking of ${rows.length} ${levelName} by offenses` + (rows.length ? `, highest ${rows[0].area} (${fmt(rows[0].count)})` : "") + "; choose one to filter by it";
     Charts.bars($("ranking"), rows.map((r) => ({
       key: r.area, label: r.area, value: r.count,
-      sub: r.yoy_pct == null ? "" : `<span class="${r.yoy_pct > 0 ? "up" : "down"}">${pct(r.yoy_pct)}</span>`,
-      title: `${r.area}: ${fmt(r.count)}; a year earlier ${fmt(r.prior_year_count)} — click to filter`,
+      sub: r.yoy_pct == null ? "" : changeMark(r.yoy_pct, r),
+      title: `${r.area}: ${fmt(r.count)}; a year earlier ${fmt(r.prior_year_count)}${usual(r.significant)} — click to filter`,
       color: view.category === "all" ? "#5b7083" : COLORS[view.category],
     })), { label, empty: "No offenses in this selection.", onClick: (name) => { view.area_level = view.level; view.area = name; apply(true); } });
     const values = new Map();

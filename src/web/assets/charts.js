@@ -131,6 +131,7 @@ const Charts = (() => {
       const main = mode === "yoy" ? s.yoy : s.values;
       main.forEach((v) => v != null && vals.push(v));
       if (mode === "prior") s.prior.forEach((v) => v != null && vals.push(v));
+      if (mode === "prior" && s.nowHigh) s.nowHigh.forEach((v) => v != null && vals.push(v));
     }
     let lo = mode === "yoy" ? Math.min(0, ...vals) : 0;
     let hi = Math.max(mode === "yoy" ? 0 : 1, ...vals);
@@ -175,6 +176,16 @@ const Charts = (() => {
       if (dashed) out += `<path class="${cls} unfinished" d="${dashed}" stroke="${color}"/>`;
       return out;
     }
+    // The nowcast band of incomplete months: the 95% range of the expected final count (counts mode only).
+    for (const s of series) {
+      if (mode !== "prior" || !s.nowHigh) continue;
+      const idx = months.map((_, i) => i).filter((i) => s.nowHigh[i] != null && s.nowLow[i] != null);
+      if (!idx.length) continue;
+      const up = idx.map((i) => `${x(i).toFixed(1)},${y(s.nowHigh[i]).toFixed(1)}`);
+      const down = idx.slice().reverse().map((i) => `${x(i).toFixed(1)},${y(s.nowLow[i]).toFixed(1)}`);
+      const pad = idx.length === 1 ? [`${(x(idx[0]) + 3).toFixed(1)},${y(s.nowHigh[idx[0]]).toFixed(1)}`] : [];
+      parts.push(`<polygon class="nowcast" points="${[...up, ...pad, ...down].join(" ")}" fill="${s.color}" data-series="${s.key}" data-months="${idx.map((i) => esc(months[i])).join(",")}" data-highs="${idx.map((i) => s.nowHigh[i]).join(",")}"><title>${esc(s.label)}: expected final count, 95% range</title></polygon>`);
+    }
     for (const s of series) {
       if (mode === "prior") parts.push(path(s.prior, "line prior", s.color).replace(/ unfinished/g, ""));
       const main = mode === "yoy" ? s.yoy : s.values;
@@ -183,6 +194,8 @@ const Charts = (() => {
         if (v == null) return;
         const cls = flags[i].partial ? "pt partial" : flags[i].provisional ? "pt provisional" : "pt";
         parts.push(`<circle class="${cls}" cx="${x(i)}" cy="${y(v)}" r="${n > 60 ? 1.8 : 3}" stroke="${s.color}" fill="${flags[i].partial ? "#fff" : s.color}" data-series="${s.key}"/>`);
+        // A change beyond usual variation against the same month a year earlier gets a ring.
+        if (s.sig && s.sig[i] === true) parts.push(`<circle class="sig-ring" cx="${x(i)}" cy="${y(v)}" r="${n > 60 ? 4 : 6}" stroke="${s.color}" data-series="${s.key}" data-month="${esc(months[i])}"/>`);
       });
     }
     months.forEach((mo, i) => {
@@ -193,8 +206,11 @@ const Charts = (() => {
     const tipHtml = (i) => {
       const f = flags[i];
       const note = f.partial ? " <em>partial</em>" : f.provisional ? " <em>provisional</em>" : "";
-      const rows = series.map((s) => `<tr><td><i data-color="${esc(s.color)}"></i>${esc(s.label)}</td><td>${fmt(s.values[i])}</td><td class="muted">${fmt(s.prior[i])}</td><td>${pct(s.yoy[i])}</td></tr>`).join("");
-      return `<b>${esc(months[i])}</b>${note}<table><tr class="muted"><td></td><td>count</td><td>yr earlier</td><td>YoY</td></tr>${rows}</table>`;
+      const rows = series.map((s) => `<tr><td><i data-color="${esc(s.color)}"></i>${esc(s.label)}</td><td>${fmt(s.values[i])}</td><td class="muted">${fmt(s.prior[i])}</td><td class="${s.sig && s.sig[i] === false ? "usual" : ""}">${pct(s.yoy[i])}${s.sig && s.sig[i] === true ? "*" : ""}</td></tr>`).join("");
+      const star = series.some((s) => s.sig && s.sig[i] === true) ? `<div class="muted">* beyond usual variation</div>` : "";
+      const now = series.filter((s) => s.nowcast && s.nowcast[i] != null).map((s) =>
+        `<div class="muted">${esc(s.label)}: ${Math.round(100 * s.complete[i])}% reported; expected final ${fmt(Math.round(s.nowcast[i]))} (${fmt(Math.round(s.nowLow[i]))}–${fmt(Math.round(s.nowHigh[i]))})</div>`).join("");
+      return `<b>${esc(months[i])}</b>${note}<table><tr class="muted"><td></td><td>count</td><td>yr earlier</td><td>YoY</td></tr>${rows}</table>${star}${now}`;
     };
     interact(el.querySelector("svg"), [...el.querySelectorAll("rect.hover")], { html: tipHtml, cols: 12 });
   }

@@ -4,6 +4,7 @@
 //! hour/weekday patterns, consistent areas, placeholders and dirty values at low rates, thinner coverage
 //! before 2016. Rows come out grouped by report month. Deterministic: own PRNG (splitmix64), no `rand`.
 
+pub mod counts;
 mod tables;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};

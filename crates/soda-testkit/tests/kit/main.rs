@@ -5,6 +5,7 @@
 
 mod access;
 mod client;
+mod counts;
 mod expect;
 mod export;
 mod faults;
