@@ -22,6 +22,12 @@ pub struct Cli {
     /// Socrata dataset id.
     #[arg(long, global = true, value_name = "ID")]
     pub dataset: Option<String>,
+    /// Google Cloud project to publish the warehouse to (BigQuery); off when unset.
+    #[arg(long, global = true, env = "CRIMEWATCH_BIGQUERY_PROJECT", value_name = "PROJECT")]
+    pub bigquery_project: Option<String>,
+    /// Where the BigQuery datasets are created: US, EU or a region (default US, or `[bigquery] location`).
+    #[arg(long, global = true, env = "CRIMEWATCH_BIGQUERY_LOCATION", value_name = "LOCATION")]
+    pub bigquery_location: Option<String>,
     /// Config file (default: ./crimewatch.toml when it exists).
     #[arg(long, global = true, env = "CRIMEWATCH_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -45,8 +51,10 @@ pub enum Command {
     Status,
     /// Build the warehouse from the lake: stage, transform, test, publish.
     Build,
-    /// `ingest` then `build`.
+    /// `ingest` then `build` (then `publish` when a BigQuery project is set).
     Run(IngestArgs),
+    /// Copy the published warehouse to BigQuery (tables that changed only).
+    Publish,
     /// Serve the dashboard and JSON API (and keep the schedule).
     Serve(ServeArgs),
     /// Run the pipeline if nothing is published yet, then serve and keep the schedule.
@@ -74,6 +82,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         addr: serve.and_then(|a| a.addr.clone()),
         cron: serve.and_then(|a| a.schedule.clone()),
         timezone: serve.and_then(|a| a.timezone.clone()),
+        bigquery_project: cli.bigquery_project.clone(),
+        bigquery_location: cli.bigquery_location.clone(),
+        bigquery_emulator_host: std::env::var("BIGQUERY_EMULATOR_HOST").ok(),
     };
     let settings = Settings::resolve(file, overrides).context("invalid configuration")?;
     let ctx = Context { settings, json: cli.json };
@@ -83,6 +94,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status => commands::status::execute(&ctx),
         Command::Build => commands::build::execute(&ctx),
         Command::Run(args) => commands::run::execute(&ctx, args),
+        Command::Publish => commands::publish::execute(&ctx),
         Command::Serve(args) => commands::serve::execute(&ctx, args, false),
         Command::Up(args) => commands::serve::execute(&ctx, args, true),
         Command::Runs(args) => commands::runs::execute(&ctx, args),

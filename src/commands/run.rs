@@ -1,4 +1,5 @@
-//! `crimewatch run`: ingest then build, as one locked run on record in the ledger (trigger `cli`).
+//! `crimewatch run`: ingest then build (then publish to BigQuery when a project is set), as one locked run on
+//! record in the ledger (trigger `cli`).
 
 use std::process::ExitCode;
 
@@ -57,18 +58,19 @@ pub(crate) async fn stop_on_signals(stop: watch::Sender<bool>) {
     std::process::exit(130);
 }
 
-/// The run as `--json` prints it: its id and status, and both stages' summaries.
+/// The run as `--json` prints it: its id and status, and its stages' summaries.
 pub(crate) fn json_report(finished: &Finished) -> serde_json::Value {
     serde_json::json!({
         "run_id": finished.summary.run_id,
         "status": finished.summary.status,
         "ingest": finished.ingest,
         "build": finished.build,
+        "bigquery": finished.bigquery,
         "error": finished.summary.error,
     })
 }
 
-/// Both summaries, one screen.
+/// The stages' summaries, one screen.
 pub(crate) fn print_report(report: &Finished) {
     println!("run {}: {}", report.summary.run_id, report.summary.status);
     if let Some(i) = &report.ingest {
@@ -108,6 +110,9 @@ pub(crate) fn print_report(report: &Finished) {
         for w in &b.warnings {
             println!("          warning: {w}");
         }
+    }
+    if let Some(p) = &report.bigquery {
+        println!("  bigquery {}", super::publish::one_line(p));
     }
     if let Some(e) = &report.summary.error {
         println!("  error   {e}");
