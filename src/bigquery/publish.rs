@@ -108,12 +108,7 @@ pub async fn publish(config: &BigQueryConfig, input: &PublishInput) -> Result<Pu
         .zip(&local.checksums)
         .map(|(s, c)| Local { dataset: dataset_of(s), table: s.name.clone(), checksum: c.clone() })
         .collect();
-    let mut existing: HashMap<(String, String), TableInfo> = HashMap::new();
-    for l in &locals {
-        if let Some(info) = client.table(&l.dataset, &l.table).await? {
-            existing.insert((l.dataset.clone(), l.table.clone()), info);
-        }
-    }
+    let existing = read_remote(&client, &locals).await?;
     let labels = existing.iter().map(|(k, v)| (k.clone(), v.labels.get(CHECKSUM_LABEL).cloned())).collect();
     let plan = plan::plan(&locals, &labels);
 
@@ -167,6 +162,17 @@ pub async fn publish(config: &BigQueryConfig, input: &PublishInput) -> Result<Pu
     );
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// What BigQuery has of each table (labels, schema, layout); absent when the table does not exist.
+async fn read_remote(client: &Client, locals: &[Local]) -> Result<HashMap<(String, String), TableInfo>, BigQueryError> {
+    let mut existing = HashMap::new();
+    for l in locals {
+        if let Some(info) = client.table(&l.dataset, &l.table).await? {
+            existing.insert((l.dataset.clone(), l.table.clone()), info);
+        }
+    }
+    Ok(existing)
 }
 
 /// The local side: every source with its checksum.
