@@ -453,10 +453,8 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Bearer tokens from Google's default credential chain, refreshed by `gcloud-auth` as they expire.
-#[cfg(feature = "google-auth")]
 struct Tokens(std::sync::Arc<dyn token_source::TokenSource>);
 
-#[cfg(feature = "google-auth")]
 impl Tokens {
     /// BigQuery's scope; the chain: GOOGLE_APPLICATION_CREDENTIALS, gcloud's ADC file, the metadata server.
     async fn google() -> Result<Tokens, BigQueryError> {
@@ -474,24 +472,6 @@ impl Tokens {
     }
 }
 
-/// A build without the `google-auth` feature reaches only an emulator.
-#[cfg(not(feature = "google-auth"))]
-struct Tokens;
-
-#[cfg(not(feature = "google-auth"))]
-impl Tokens {
-    async fn google() -> Result<Tokens, BigQueryError> {
-        Err(BigQueryError::Credentials {
-            message: "this crimewatch was built without the google-auth feature; set BIGQUERY_EMULATOR_HOST".into(),
-        })
-    }
-
-    async fn bearer(&self) -> Result<String, BigQueryError> {
-        Self::google().await.map(|_| String::new())
-    }
-}
-
-#[cfg(feature = "google-auth")]
 const BIGQUERY_SCOPE: &str = "https://www.googleapis.com/auth/bigquery";
 
 /// Unique per call: `crimewatch_<unix micros>_<pid>_<n>` (job ids are letters, digits, `_` and `-`).
