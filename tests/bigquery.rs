@@ -185,17 +185,22 @@ impl World {
 
     /// The binary with this world's config, the emulator at `host` (`None`: no BigQuery project at all).
     fn crimewatch(&self, args: &[&str], bigquery_host: Option<&str>) -> Output {
+        self.command(args, bigquery_host).output().unwrap()
+    }
+
+    /// The command [`World::crimewatch`] runs, for a test to add to.
+    fn command(&self, args: &[&str], bigquery_host: Option<&str>) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_crimewatch"));
         c.arg("--config").arg(self.dir.join("crimewatch.toml")).args(args).current_dir(&*self.dir);
         for v in ["CRIMEWATCH_DATA_DIR", "CRIMEWATCH_SOCRATA_URL", "CRIMEWATCH_CONFIG", "SODA_APP_TOKEN", "RUST_LOG"] {
             c.env_remove(v);
         }
         c.env_remove("CRIMEWATCH_BIGQUERY_PROJECT").env_remove("CRIMEWATCH_BIGQUERY_LOCATION");
-        c.env_remove("BIGQUERY_EMULATOR_HOST");
+        c.env_remove("BIGQUERY_EMULATOR_HOST").env_remove("GOOGLE_APPLICATION_CREDENTIALS_JSON");
         if let Some(host) = bigquery_host {
             c.env("CRIMEWATCH_BIGQUERY_PROJECT", &self.project).env("BIGQUERY_EMULATOR_HOST", host);
         }
-        c.output().unwrap()
+        c
     }
 
     fn ok(&self, args: &[&str]) -> Value {
@@ -625,29 +630,164 @@ fn unreachable_endpoint_or_denied_permission_fails_clearly_and_leaves_warehouse_
     assert!(lake(&world.files()) == lake(&files), "the lake is untouched");
 }
 
-/// Test double: answers every HTTP request with BigQuery's permission-denied error.
+/// Test double: answers every HTTP request with BigQuery's permission-denied error, and keeps the requests.
 struct DenyingServer {
     host: String,
+    requests: Requests,
 }
 
 impl DenyingServer {
     fn start() -> DenyingServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let host = listener.local_addr().unwrap().to_string();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut s) = stream else { continue };
-                let mut buf = [0u8; 65536];
-                let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-                let _ = s.read(&mut buf);
-                let body = r#"{"error":{"code":403,"message":"Access Denied: Project cw-errors: User does not have bigquery.datasets.get permission","errors":[{"reason":"accessDenied","message":"Access Denied","domain":"global"}],"status":"PERMISSION_DENIED"}}"#;
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            }
-        });
-        DenyingServer { host }
+        let body = r#"{"error":{"code":403,"message":"Access Denied: Project cw-errors: User does not have bigquery.datasets.get permission","errors":[{"reason":"accessDenied","message":"Access Denied","domain":"global"}],"status":"PERMISSION_DENIED"}}"#;
+        let (host, requests) = answering("403 Forbidden", body);
+        DenyingServer { host, requests }
     }
+}
+
+/// The requests a test double received, each as its text (request line, headers, body).
+type Requests = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A loopback HTTP server that answers every request with `status` and the JSON `body`; its `host:port` and
+/// what it received.
+fn answering(status: &'static str, body: &'static str) -> (String, Requests) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let requests = Requests::default();
+    let kept = requests.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let _ = s.set_read_timeout(Some(Duration::from_millis(2000)));
+            kept.lock().unwrap().push(read_request(&mut s));
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (host, requests)
+}
+
+/// One HTTP/1.1 request: the head, then as much body as its Content-Length says.
+fn read_request(s: &mut std::net::TcpStream) -> String {
+    let (mut data, mut buf) = (Vec::new(), [0u8; 65536]);
+    loop {
+        let text = String::from_utf8_lossy(&data).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            if data.len() >= end + 4 + length {
+                return text;
+            }
+        }
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return String::from_utf8_lossy(&data).to_string(),
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[test]
+fn google_credentials_from_a_service_account_key_reach_bigquery_as_a_bearer_token() {
+    let world = World::new("creds", rows(61, 300));
+    let out = world.crimewatch(&["run"], None);
+    assert!(out.status.success(), "{}", text(&out));
+
+    // A service-account key of our own (a fresh RSA key) whose token_uri is a test double of Google's OAuth token
+    // endpoint on loopback (nothing here can reach Google's).
+    let (token_host, grants) = answering(
+        "200 OK",
+        r#"{"access_token":"ya29.crimewatch-test-token","token_type":"Bearer","expires_in":3599}"#,
+    );
+    let key = world.dir.join("key.pem");
+    let made = Command::new("openssl")
+        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "openssl: {}", text(&made));
+    let email = "publisher@cw-creds.iam.gserviceaccount.com";
+    let credentials = world.dir.join("service-account.json");
+    let key_file = json!({
+        "type": "service_account",
+        "project_id": world.project,
+        "private_key_id": "k1",
+        "private_key": std::fs::read_to_string(&key).unwrap(),
+        "client_email": email,
+        "client_id": "1",
+        "token_uri": format!("http://{token_host}/token"),
+    });
+    std::fs::write(&credentials, key_file.to_string()).unwrap();
+
+    // BigQuery's API at another endpoint (`[bigquery] endpoint`), with Google credentials and no emulator switch:
+    // first the emulator itself (it does not check tokens), then a test double that keeps what it was sent.
+    let config = world.dir.join("crimewatch.toml");
+    let base = std::fs::read_to_string(&config).unwrap();
+    let publish = |endpoint: &str| {
+        std::fs::write(&config, format!("{base}[bigquery]\nendpoint = \"{endpoint}\"\n")).unwrap();
+        let mut c = world.command(&["--json", "publish"], None);
+        c.env("CRIMEWATCH_BIGQUERY_PROJECT", &world.project).env("GOOGLE_APPLICATION_CREDENTIALS", &credentials);
+        c.output().unwrap()
+    };
+    let out = publish(&format!("http://{}", emulators().bq_host));
+    assert!(out.status.success(), "{}", text(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(summary["load_jobs"].as_u64().unwrap() >= 8, "{summary}");
+    assert_eq!(world.bq().tables(STAGING), ["spd_crime"]);
+
+    let grant = grants.lock().unwrap().first().cloned().expect("the token endpoint was asked for a token");
+    assert!(grant.starts_with("POST /token "), "{grant}");
+    let form = grant.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
+    let field = |name: &str| {
+        form.split('&').find_map(|kv| kv.strip_prefix(&format!("{name}="))).unwrap_or_default().to_string()
+    };
+    assert_eq!(field("grant_type"), "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer", "{form}");
+    // The JWT's claims, decoded by DuckDB (base64url → base64): signed by this key's account, for BigQuery.
+    let claims = field("assertion").split('.').nth(1).unwrap_or_default().replace('-', "+").replace('_', "/");
+    let padded = format!("{claims}{}", "=".repeat((4 - claims.len() % 4) % 4));
+    let duck = duckdb::Connection::open_in_memory().unwrap();
+    let claims: String = duck.query_row("SELECT decode(from_base64(?))", [padded], |r| r.get(0)).unwrap();
+    let claims: Value = serde_json::from_str(&claims).unwrap();
+    assert_eq!(claims["iss"], email, "{claims}");
+    assert!(claims["scope"].as_str().unwrap_or_default().contains("https://www.googleapis.com/auth/bigquery"));
+
+    let api = DenyingServer::start();
+    let out = publish(&format!("http://{}", api.host));
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("roles/bigquery.dataEditor"), "{}", text(&out));
+    let requests = api.requests.lock().unwrap().clone();
+    assert!(!requests.is_empty());
+    for r in &requests {
+        let bearer = r.lines().any(|l| l.eq_ignore_ascii_case("authorization: Bearer ya29.crimewatch-test-token"));
+        assert!(bearer, "every BigQuery call carries the token:\n{r}");
+    }
+}
+
+#[test]
+fn the_location_from_the_environment_is_where_datasets_are_made_and_jobs_run() {
+    // deploy/terraform passes CRIMEWATCH_BIGQUERY_LOCATION to the Cloud Run job; crimewatch's default is US.
+    let world = World::new("location", rows(67, 300));
+    let out = world.crimewatch(&["run"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    let mut publish = world.command(&["--json", "publish"], Some(&emulators().bq_host));
+    let out = publish.env("CRIMEWATCH_BIGQUERY_LOCATION", "EU").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let bq = world.bq();
+    for dataset in [STAGING, MARTS] {
+        let (status, body) = http("GET", &bq.api(&format!("/datasets/{dataset}")), None);
+        assert_eq!((status, &body["location"]), (200, &json!("EU")), "{dataset}: {body}");
+    }
+    let jobs = bq.jobs();
+    assert!(jobs.len() >= 16, "{}", jobs.len());
+    for job in &jobs {
+        assert_eq!(job["jobReference"]["location"], "EU", "{job}");
+    }
+    let mut bad = world.command(&["publish"], Some(&emulators().bq_host));
+    let out = bad.env("CRIMEWATCH_BIGQUERY_LOCATION", "europe west").output().unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--bigquery-location"), "{}", text(&out));
 }

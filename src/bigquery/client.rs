@@ -171,7 +171,7 @@ impl Client {
             })?;
         let tokens = match &config.endpoint {
             Endpoint::Emulator { .. } => None,
-            Endpoint::Google => Some(Tokens::google().await?),
+            Endpoint::Google { .. } => Some(Tokens::google().await?),
         };
         Ok(Client {
             http,

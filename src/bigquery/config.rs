@@ -11,6 +11,8 @@ pub const DEFAULT_STAGING_DATASET: &str = "crimewatch_staging";
 pub const DEFAULT_MARTS_DATASET: &str = "crimewatch_marts";
 /// BigQuery's default multi-region.
 pub const DEFAULT_LOCATION: &str = "US";
+/// Google's BigQuery API.
+pub const DEFAULT_ENDPOINT: &str = "https://bigquery.googleapis.com";
 
 /// `[bigquery]` in crimewatch.toml, as written. Every key is optional.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -24,12 +26,18 @@ pub struct BigQuerySection {
     pub staging_dataset: Option<String>,
     /// Dataset of the marts, under DuckDB's names; default `crimewatch_marts`.
     pub marts_dataset: Option<String>,
+    /// Base URL of the BigQuery API, for a regional or Private Service Connect endpoint; Google credentials are
+    /// sent to it, so it must be `https://` (plain `http://` only on loopback). Default Google's.
+    pub endpoint: Option<String>,
 }
 
-/// Where the REST API is: Google's, with Google credentials, or an emulator without auth.
+/// Where the REST API is: Google's (or another URL of it), with Google credentials, or an emulator without auth.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
-    Google,
+    /// `url` without a trailing slash: [`DEFAULT_ENDPOINT`] unless `[bigquery] endpoint` says otherwise.
+    Google {
+        url: String,
+    },
     /// `BIGQUERY_EMULATOR_HOST=host:port` → `http://host:port/bigquery/v2`.
     Emulator {
         host: String,
@@ -40,7 +48,7 @@ impl Endpoint {
     /// The base URL the REST paths (`/bigquery/v2/...`, `/upload/bigquery/v2/...`) are appended to.
     pub fn base_url(&self) -> String {
         match self {
-            Endpoint::Google => "https://bigquery.googleapis.com".to_string(),
+            Endpoint::Google { url } => url.clone(),
             Endpoint::Emulator { host } => format!("http://{host}"),
         }
     }
@@ -83,9 +91,10 @@ impl BigQuerySection {
             location: location_flag.or(self.location).unwrap_or_else(|| DEFAULT_LOCATION.to_string()),
             staging_dataset: self.staging_dataset.unwrap_or_else(|| DEFAULT_STAGING_DATASET.to_string()),
             marts_dataset: self.marts_dataset.unwrap_or_else(|| DEFAULT_MARTS_DATASET.to_string()),
+            // The emulator wins, as in Google's client libraries.
             endpoint: match given(over.emulator_host) {
                 Some(host) => Endpoint::Emulator { host: emulator_host_of(&host)? },
-                None => Endpoint::Google,
+                None => Endpoint::Google { url: api_url_of(self.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT))? },
             },
         };
         config.validate(project_key, location_key)?;
@@ -130,6 +139,27 @@ impl BigQueryConfig {
     }
 }
 
+/// `[bigquery] endpoint`: an `https://` URL (credentials go there), or `http://` on loopback; no trailing slash.
+fn api_url_of(value: &str) -> Result<String, InvalidSetting> {
+    let url = value.trim().trim_end_matches('/');
+    let host = |rest: &str| rest.split(['/', ':']).next().unwrap_or_default().to_string();
+    let ok = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => !host(rest).is_empty(),
+        (None, Some(rest)) => ["127.0.0.1", "localhost"].contains(&host(rest).as_str()),
+        (None, None) => false,
+    };
+    if ok && !url.contains(char::is_whitespace) {
+        Ok(url.to_string())
+    } else {
+        Err(InvalidSetting::new(
+            "bigquery.endpoint",
+            value,
+            "an https:// URL such as https://bigquery.googleapis.com (http:// only for 127.0.0.1 or localhost: \
+             Google credentials are sent to it)",
+        ))
+    }
+}
+
 /// `host:port` as Google's client libraries read `BIGQUERY_EMULATOR_HOST` (no scheme).
 fn emulator_host_of(value: &str) -> Result<String, InvalidSetting> {
     let ok = value.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
@@ -159,7 +189,7 @@ mod tests {
         let c = BigQuerySection::default().validate(over(Some("my-proj"), None, None)).unwrap().unwrap();
         assert_eq!(c.location, "US");
         assert_eq!((c.staging_dataset.as_str(), c.marts_dataset.as_str()), ("crimewatch_staging", "crimewatch_marts"));
-        assert_eq!(c.endpoint, Endpoint::Google);
+        assert_eq!(c.endpoint, Endpoint::Google { url: DEFAULT_ENDPOINT.into() });
         assert_eq!(c.endpoint.base_url(), "https://bigquery.googleapis.com");
     }
 
@@ -178,6 +208,18 @@ mod tests {
     }
 
     #[test]
+    fn another_endpoint_keeps_google_credentials_and_the_emulator_wins_over_it() {
+        let section = |url: &str| BigQuerySection { endpoint: Some(url.into()), ..Default::default() };
+        let c = section("https://bigquery.europe-west1.rep.googleapis.com/").validate(over(Some("p"), None, None));
+        let url = "https://bigquery.europe-west1.rep.googleapis.com".to_string();
+        assert_eq!(c.unwrap().unwrap().endpoint, Endpoint::Google { url });
+        let c = section("http://127.0.0.1:9050").validate(over(Some("p"), None, None)).unwrap().unwrap();
+        assert_eq!(c.endpoint, Endpoint::Google { url: "http://127.0.0.1:9050".into() });
+        let c = section("https://x.example").validate(over(Some("p"), None, Some("127.0.0.1:1"))).unwrap().unwrap();
+        assert_eq!(c.endpoint, Endpoint::Emulator { host: "127.0.0.1:1".into() });
+    }
+
+    #[test]
     fn bad_values_name_the_key_or_the_flag_they_came_from() {
         let bad = |section: BigQuerySection, over: BigQueryOverrides| section.validate(over).unwrap_err().to_string();
         let p = Some("p-1");
@@ -189,6 +231,10 @@ mod tests {
         assert!(e.contains("--bigquery-location") && e.contains("us-central1"), "{e}");
         let e = bad(BigQuerySection::default(), over(p, None, Some("http://localhost:9050")));
         assert!(e.contains("BIGQUERY_EMULATOR_HOST") && e.contains("host:port"), "{e}");
+        for url in ["http://bigquery.example.com", "ftp://x", "https://", "bigquery.googleapis.com"] {
+            let e = bad(BigQuerySection { endpoint: Some(url.into()), ..Default::default() }, over(p, None, None));
+            assert!(e.contains("bigquery.endpoint") && e.contains("https://"), "{url}: {e}");
+        }
         let e = bad(BigQuerySection::default(), over(Some("My_Project"), None, None));
         assert!(e.contains("--bigquery-project"), "{e}");
         let e = bad(BigQuerySection { project: Some("My_Project".into()), ..Default::default() }, over(None, None, None));
