@@ -245,7 +245,10 @@ mod tests {
         let file: ConfigFile = toml::from_str("[bigquery]\nproject = 'from-file'\nmarts_dataset = 'bi'").unwrap();
         let over = Overrides { bigquery_location: Some("europe-west1".into()), ..Default::default() };
         let bq = Settings::resolve(file, over).unwrap().pipeline().bigquery.unwrap();
-        assert_eq!((bq.project.as_str(), bq.location.as_str(), bq.marts_dataset.as_str()), ("from-file", "europe-west1", "bi"));
+        assert_eq!(
+            (bq.project.as_str(), bq.location.as_str(), bq.marts_dataset.as_str()),
+            ("from-file", "europe-west1", "bi")
+        );
         let err = toml::from_str::<ConfigFile>("[bigquery]\nprojet = 'x'").unwrap_err().to_string();
         assert!(err.contains("projet"), "{err}");
     }

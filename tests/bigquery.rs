@@ -542,8 +542,10 @@ fn lake_on_gcs_loads_spd_crime_from_its_gs_objects_without_upload() {
         ..Default::default()
     };
     let config = BigQuerySection::default().validate(over).unwrap().unwrap();
-    let input =
-        PublishInput { data_dir: DataDir::new(world.data()), lake: LakeLocation::Gcs { url: format!("gs://{bucket}/lake") } };
+    let input = PublishInput {
+        data_dir: DataDir::new(world.data()),
+        lake: LakeLocation::Gcs { url: format!("gs://{bucket}/lake") },
+    };
     let summary = runtime().block_on(bigquery::publish(&config, &input)).unwrap();
     let spd = summary.published.iter().find(|t| t.table == "spd_crime").unwrap();
     assert_eq!((spd.loaded_from.as_str(), spd.bytes_uploaded), ("gs://", 0), "{summary:?}");
@@ -699,10 +701,8 @@ fn google_credentials_from_a_service_account_key_reach_bigquery_as_a_bearer_toke
 
     // A service-account key of our own (a fresh RSA key) whose token_uri is a test double of Google's OAuth token
     // endpoint on loopback (nothing here can reach Google's).
-    let (token_host, grants) = answering(
-        "200 OK",
-        r#"{"access_token":"ya29.crimewatch-test-token","token_type":"Bearer","expires_in":3599}"#,
-    );
+    let (token_host, grants) =
+        answering("200 OK", r#"{"access_token":"ya29.crimewatch-test-token","token_type":"Bearer","expires_in":3599}"#);
     let key = world.dir.join("key.pem");
     let made = Command::new("openssl")
         .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"])

@@ -35,13 +35,9 @@ pub struct BigQuerySection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
     /// `url` without a trailing slash: [`DEFAULT_ENDPOINT`] unless `[bigquery] endpoint` says otherwise.
-    Google {
-        url: String,
-    },
+    Google { url: String },
     /// `BIGQUERY_EMULATOR_HOST=host:port` → `http://host:port/bigquery/v2`.
-    Emulator {
-        host: String,
-    },
+    Emulator { host: String },
 }
 
 impl Endpoint {
@@ -195,11 +191,8 @@ mod tests {
 
     #[test]
     fn flag_and_environment_win_over_file_and_emulator_host_maps_to_plain_http() {
-        let section = BigQuerySection {
-            project: Some("from-file".into()),
-            location: Some("EU".into()),
-            ..Default::default()
-        };
+        let section =
+            BigQuerySection { project: Some("from-file".into()), location: Some("EU".into()), ..Default::default() };
         let c = section.clone().validate(over(Some("from-flag"), None, Some("127.0.0.1:9050"))).unwrap().unwrap();
         assert_eq!((c.project.as_str(), c.location.as_str()), ("from-flag", "EU"));
         assert_eq!(c.endpoint.base_url(), "http://127.0.0.1:9050");
@@ -223,7 +216,8 @@ mod tests {
     fn bad_values_name_the_key_or_the_flag_they_came_from() {
         let bad = |section: BigQuerySection, over: BigQueryOverrides| section.validate(over).unwrap_err().to_string();
         let p = Some("p-1");
-        let e = bad(BigQuerySection { marts_dataset: Some("marts-x".into()), ..Default::default() }, over(p, None, None));
+        let e =
+            bad(BigQuerySection { marts_dataset: Some("marts-x".into()), ..Default::default() }, over(p, None, None));
         assert!(e.contains("bigquery.marts_dataset"), "{e}");
         let e = bad(BigQuerySection { location: Some("".into()), ..Default::default() }, over(p, None, None));
         assert!(e.contains("bigquery.location"), "{e}");
@@ -237,7 +231,8 @@ mod tests {
         }
         let e = bad(BigQuerySection::default(), over(Some("My_Project"), None, None));
         assert!(e.contains("--bigquery-project"), "{e}");
-        let e = bad(BigQuerySection { project: Some("My_Project".into()), ..Default::default() }, over(None, None, None));
+        let e =
+            bad(BigQuerySection { project: Some("My_Project".into()), ..Default::default() }, over(None, None, None));
         assert!(e.contains("bigquery.project"), "{e}");
     }
 }

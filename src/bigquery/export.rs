@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use duckdb::Connection;
 
 use super::error::BigQueryError;
-use crate::domain::{DataDir, Month};
 use super::schema::{quote_ident, signature, Column};
+use crate::domain::{DataDir, Month};
 
 /// The staging table: the lake's rows with their report month.
 pub const LAKE_TABLE: &str = "spd_crime";

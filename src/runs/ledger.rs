@@ -77,9 +77,9 @@ struct Finished {
     published: bool,
     #[serde(default)]
     error: Option<String>,
-    /// The publish to BigQuery, when the run got there.
+    /// The publish to BigQuery, when the run got there (boxed: most lines have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    bigquery: Option<BigQueryPublish>,
+    bigquery: Option<Box<BigQueryPublish>>,
 }
 
 /// One line of the ledger.
@@ -122,7 +122,7 @@ impl Line {
             tests_failed: r.tests_failed,
             published: r.published,
             error: r.error.clone(),
-            bigquery: r.bigquery.clone(),
+            bigquery: r.bigquery.clone().map(Box::new),
         })
     }
 }
@@ -158,7 +158,7 @@ impl Finished {
         r.error = self.error;
         r.ingest_seconds = self.stages.ingest_seconds;
         r.build_seconds = self.stages.build_seconds;
-        r.bigquery = self.bigquery;
+        r.bigquery = self.bigquery.map(|b| *b);
     }
 }
 
