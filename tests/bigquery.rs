@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -671,26 +671,57 @@ fn answering(status: &'static str, body: &'static str) -> (String, Requests) {
     (host, requests)
 }
 
+/// One HTTP/1.1 request as its text (request line, headers, body).
+fn read_request(s: &mut TcpStream) -> String {
+    String::from_utf8_lossy(&read_request_bytes(s)).into_owned()
+}
+
 /// One HTTP/1.1 request: the head, then as much body as its Content-Length says.
-fn read_request(s: &mut std::net::TcpStream) -> String {
+fn read_request_bytes(s: &mut TcpStream) -> Vec<u8> {
     let (mut data, mut buf) = (Vec::new(), [0u8; 65536]);
     loop {
-        let text = String::from_utf8_lossy(&data).to_string();
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
+        if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            let length = String::from_utf8_lossy(&data[..end])
                 .lines()
                 .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
                 .and_then(|v| v.parse::<usize>().ok())
                 .unwrap_or(0);
             if data.len() >= end + 4 + length {
-                return text;
+                return data;
             }
         }
         match s.read(&mut buf) {
-            Ok(0) | Err(_) => return String::from_utf8_lossy(&data).to_string(),
+            Ok(0) | Err(_) => return data,
             Ok(n) => data.extend_from_slice(&buf[..n]),
         }
     }
+}
+
+/// Test double in front of the emulator: forwards every request to `upstream` (one per connection, asking it to
+/// close) and keeps them, for what the emulator's answers do not show (it answers every job as run in `US`).
+fn recording_proxy(upstream: &str) -> (String, Requests) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let (requests, upstream) = (Requests::default(), upstream.to_string());
+    let kept = requests.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut client) = stream else { continue };
+            let _ = client.set_read_timeout(Some(Duration::from_secs(5)));
+            let request = read_request_bytes(&mut client);
+            kept.lock().unwrap().push(String::from_utf8_lossy(&request).into_owned());
+            let end = request.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(request.len());
+            let head = String::from_utf8_lossy(&request[..end]);
+            let head: Vec<&str> = head.lines().filter(|l| !l.to_ascii_lowercase().starts_with("connection:")).collect();
+            let mut up = TcpStream::connect(&upstream).unwrap();
+            up.write_all(format!("{}\r\nConnection: close\r\n\r\n", head.join("\r\n")).as_bytes()).unwrap();
+            up.write_all(request.get(end + 4..).unwrap_or_default()).unwrap();
+            let mut answer = Vec::new();
+            let _ = up.read_to_end(&mut answer);
+            let _ = client.write_all(&answer);
+        }
+    });
+    (host, requests)
 }
 
 #[test]
@@ -783,7 +814,23 @@ fn the_location_from_the_environment_is_where_datasets_are_made_and_jobs_run() {
     }
     let jobs = bq.jobs();
     assert!(jobs.len() >= 16, "{}", jobs.len());
-    for job in &jobs {
+
+    // Jobs must run where the datasets are. The emulator answers every job as run in `US`, so what crimewatch
+    // asked for is read from its requests, through a recording proxy: a second project, the same location.
+    let (proxy, requests) = recording_proxy(&emulators().bq_host);
+    let mut publish = world.command(&["--json", "publish"], Some(&proxy));
+    publish.env("CRIMEWATCH_BIGQUERY_PROJECT", "cw-location-2").env("CRIMEWATCH_BIGQUERY_LOCATION", "EU");
+    let out = publish.output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let inserts: Vec<Value> = requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.starts_with("POST ") && r.lines().next().unwrap_or_default().contains("/jobs"))
+        .map(|r| serde_json::from_str(r.split_once("\r\n\r\n").unwrap().1).unwrap())
+        .collect();
+    assert!(inserts.len() >= 16, "every load and copy job is inserted: {}", inserts.len());
+    for job in &inserts {
         assert_eq!(job["jobReference"]["location"], "EU", "{job}");
     }
     let mut bad = world.command(&["publish"], Some(&emulators().bq_host));
