@@ -29,6 +29,12 @@ pub struct Cli {
     /// Socrata dataset id [default: tazs-3rd5 or `dataset`].
     #[arg(long, global = true, env = "CRIMEWATCH_DATASET", value_name = "ID")]
     pub dataset: Option<String>,
+    /// Google Cloud project to publish the warehouse to (BigQuery); off when unset.
+    #[arg(long, global = true, env = "CRIMEWATCH_BIGQUERY_PROJECT", value_name = "PROJECT")]
+    pub bigquery_project: Option<String>,
+    /// Where the BigQuery datasets are created: US, EU or a region (default US, or `[bigquery] location`).
+    #[arg(long, global = true, env = "CRIMEWATCH_BIGQUERY_LOCATION", value_name = "LOCATION")]
+    pub bigquery_location: Option<String>,
     /// Config file [default: ./crimewatch.toml when it exists].
     #[arg(long, global = true, env = "CRIMEWATCH_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -59,9 +65,11 @@ pub enum Command {
     /// Build the warehouse from the lake: stage, transform, test, publish.
     #[command(after_help = BUILD_EXAMPLES)]
     Build,
-    /// `ingest` then `build`.
+    /// `ingest` then `build` (then `publish` when a BigQuery project is set).
     #[command(after_help = RUN_EXAMPLES)]
     Run(IngestArgs),
+    /// Copy the published warehouse to BigQuery (tables that changed only).
+    Publish,
     /// Serve the dashboard and JSON API (and keep the schedule).
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
@@ -212,6 +220,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         cron: serve.and_then(|a| a.schedule.clone()),
         timezone: serve.and_then(|a| a.timezone.clone()),
         allow_remote_trigger: serve.is_some_and(|a| a.allow_remote_trigger),
+        bigquery_project: cli.bigquery_project.clone(),
+        bigquery_location: cli.bigquery_location.clone(),
+        bigquery_emulator_host: std::env::var("BIGQUERY_EMULATOR_HOST").ok(),
     };
     let settings = Settings::resolve(file, overrides).map_err(|e| Failure::from(e).context("invalid configuration"))?;
     let ctx = Context { settings, json: cli.json };
@@ -221,6 +232,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Status => Ok(commands::status::execute(&ctx).map(drop)?),
         Command::Build => commands::build::execute(&ctx),
         Command::Run(args) => commands::run::execute(&ctx, args),
+        Command::Publish => Ok(commands::publish::execute(&ctx)?),
         Command::Serve(args) => Ok(commands::serve::execute(&ctx, args, false)?),
         Command::Up(args) => Ok(commands::serve::execute(&ctx, args, true)?),
         Command::Runs(args) => Ok(commands::runs::execute(&ctx, args).map(drop)?),

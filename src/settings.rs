@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::bigquery::{BigQueryConfig, BigQueryOverrides, BigQuerySection};
 use crate::domain::{DataDir, FailureClass, InvalidSetting};
 use crate::lake::LakeConfig;
 use crate::pipeline::PipelineConfig;
@@ -64,6 +65,8 @@ pub struct ConfigFile {
     pub web: WebSection,
     #[serde(default)]
     pub schedule: ScheduleSection,
+    #[serde(default)]
+    pub bigquery: BigQuerySection,
 }
 
 impl ConfigFile {
@@ -90,6 +93,8 @@ pub struct Settings {
     pub schedule: ScheduleConfig,
     /// How long a run waits for another run that holds the run lock (`schedule.lock_wait_seconds`).
     pub lock_wait: Duration,
+    /// Publishing to BigQuery after each run; `None` when no project is set.
+    pub bigquery: Option<BigQueryConfig>,
 }
 
 /// Values given on the command line or through the environment (clap merges those two).
@@ -107,6 +112,12 @@ pub struct Overrides {
     pub timezone: Option<String>,
     /// `--allow-remote-trigger` of `serve`/`up`.
     pub allow_remote_trigger: bool,
+    /// `--bigquery-project` / `CRIMEWATCH_BIGQUERY_PROJECT`.
+    pub bigquery_project: Option<String>,
+    /// `--bigquery-location` / `CRIMEWATCH_BIGQUERY_LOCATION`.
+    pub bigquery_location: Option<String>,
+    /// `BIGQUERY_EMULATOR_HOST` (`host:port`): talk to an emulator, without credentials.
+    pub bigquery_emulator_host: Option<String>,
 }
 
 impl Settings {
@@ -134,6 +145,11 @@ impl Settings {
             "schedule.timezone" if over.timezone.is_some() => InvalidSetting { key: "--timezone", ..e },
             _ => e,
         })?;
+        let bigquery = file.bigquery.validate(BigQueryOverrides {
+            project: over.bigquery_project,
+            location: over.bigquery_location,
+            emulator_host: over.bigquery_emulator_host,
+        })?;
         Ok(Settings {
             data_dir: DataDir::new(over.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("data"))),
             source,
@@ -142,6 +158,7 @@ impl Settings {
             web,
             schedule,
             lock_wait,
+            bigquery,
         })
     }
 
@@ -170,6 +187,7 @@ impl Settings {
             source: self.source.clone(),
             lake: self.lake.clone(),
             warehouse: self.warehouse.clone(),
+            bigquery: self.bigquery.clone(),
         }
     }
 }
@@ -228,6 +246,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!((s.web.addr.port(), s.schedule.cron.expression()), (0, "@daily"));
+    }
+
+    #[test]
+    fn bigquery_is_off_without_a_project_and_the_environment_sets_its_location() {
+        let s = Settings::resolve(ConfigFile::default(), Overrides::default()).unwrap();
+        assert!(s.bigquery.is_none() && s.pipeline().bigquery.is_none());
+        let file: ConfigFile = toml::from_str("[bigquery]\nproject = 'from-file'\nmarts_dataset = 'bi'").unwrap();
+        let over = Overrides { bigquery_location: Some("europe-west1".into()), ..Default::default() };
+        let bq = Settings::resolve(file, over).unwrap().pipeline().bigquery.unwrap();
+        assert_eq!(
+            (bq.project.as_str(), bq.location.as_str(), bq.marts_dataset.as_str()),
+            ("from-file", "europe-west1", "bi")
+        );
+        let err = toml::from_str::<ConfigFile>("[bigquery]\nprojet = 'x'").unwrap_err().to_string();
+        assert!(err.contains("projet"), "{err}");
     }
 
     #[test]

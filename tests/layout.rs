@@ -12,8 +12,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("warehouse", &["domain"]),
     ("web", &["domain"]),
     ("schedule", &["domain"]),
+    ("bigquery", &["domain"]),
     // The one place that knows two stages.
-    ("pipeline", &["domain", "source", "lake", "warehouse"]),
+    ("pipeline", &["domain", "source", "lake", "warehouse", "bigquery"]),
     ("runs", &["domain", "pipeline"]),
 ];
 

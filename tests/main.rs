@@ -1,7 +1,9 @@
 //! The one integration-test binary (each extra binary would link the bundled DuckDB again).
 
 mod bad_rows;
+mod bigquery;
 mod cli;
+mod emulators;
 mod fixture_lake;
 mod hardening;
 mod ingest;

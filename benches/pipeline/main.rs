@@ -4,6 +4,7 @@
 //! Each section is one function that appends figures to the report; run a subset with
 //! `cargo bench --bench pipeline -- ingest`. `BENCH_RUNS` (default 3) sets the repetitions; medians are shown.
 
+mod bigquery;
 mod build;
 mod ingest;
 mod web;
@@ -254,9 +255,12 @@ fn main() {
     if run("ingest") {
         ingest::run(&mut report);
     }
-    // The web section measures the API and the page on the warehouse the build section published.
-    if run("build") || run("web") {
-        if let Some(dir) = build::run(&mut report, run("web")) {
+    // The web and bigquery sections measure on the warehouse the build section published.
+    if run("build") || run("web") || run("bigquery") {
+        if let Some(dir) = build::run(&mut report, run("web") || run("bigquery")) {
+            if run("bigquery") {
+                bigquery::run(&mut report, &dir);
+            }
             if run("web") {
                 for (name, value, target) in web::run(&dir) {
                     let shown = format!("{value:.1}");

@@ -1,13 +1,15 @@
 //! One file per subcommand: run the library's work and print the summary (a table, or JSON with `--json`).
 //!
-//! Every command that writes the lake or the warehouse (`run`, `ingest`, `import`, `build`, the first run of
-//! `up`) is a recorded run: it takes the run lock and is on record in the ledger with trigger `cli`.
+//! Every command that writes the lake, the warehouse or BigQuery (`run`, `ingest`, `import`, `build`, `publish`,
+//! the first run of `up`) is a recorded run: it takes the run lock and is on record in the ledger with trigger
+//! `cli`.
 
 mod args;
 pub mod build;
 pub mod failure;
 pub mod import;
 pub mod ingest;
+pub mod publish;
 pub mod run;
 pub mod runs;
 pub mod serve;

@@ -1,4 +1,5 @@
-//! `crimewatch run`: ingest then build, as one locked run on record in the ledger (trigger `cli`).
+//! `crimewatch run`: ingest then build (then publish to BigQuery when a project is set), as one locked run on
+//! record in the ledger (trigger `cli`).
 
 use crimewatch::domain::run::RunStatus;
 use crimewatch::domain::Bytes;
@@ -34,13 +35,14 @@ pub fn execute(ctx: &Context, args: &IngestArgs) -> Outcome {
     Err(failure.with_details(details))
 }
 
-/// The run as `--json` prints it: its id and status, and both stages' summaries.
+/// The run as `--json` prints it: its id and status, and its stages' summaries.
 pub(crate) fn json_report(finished: &Finished) -> serde_json::Value {
     serde_json::json!({
         "run_id": finished.summary.run_id,
         "status": finished.summary.status,
         "ingest": finished.ingest,
         "build": finished.build,
+        "bigquery": finished.bigquery,
         "error": finished.summary.error,
     })
 }
@@ -96,6 +98,9 @@ pub(crate) fn report_text(report: &Finished) -> String {
         for w in &b.warnings {
             line(&format!("          warning: {w}"));
         }
+    }
+    if let Some(p) = &report.bigquery {
+        line(&format!("  bigquery {}", super::publish::one_line(p)));
     }
     if let Some(e) = &report.summary.error {
         line(&format!("  error   {e}"));

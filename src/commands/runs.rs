@@ -42,6 +42,15 @@ pub fn execute(ctx: &Context, args: &RunsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The run's publish to BigQuery: tables loaded and unchanged, `failed`, or `-` when it did not publish.
+fn bigquery_cell(r: &RunSummary) -> String {
+    match &r.bigquery {
+        None => "-".to_string(),
+        Some(b) if b.error.is_some() => "failed".to_string(),
+        Some(b) => format!("{} loaded, {} same", b.tables_loaded, b.tables_skipped),
+    }
+}
+
 fn print_table(runs: &[RunSummary]) {
     let header = [
         "RUN",
@@ -55,9 +64,10 @@ fn print_table(runs: &[RunSummary]) {
         "REQ",
         "BYTES",
         "TESTS ok/warn/fail",
+        "BIGQUERY",
         "ERROR",
     ];
-    let rows: Vec<[String; 12]> = runs
+    let rows: Vec<[String; 13]> = runs
         .iter()
         .map(|r| {
             let took = r.finished_at.map_or_else(
@@ -80,6 +90,7 @@ fn print_table(runs: &[RunSummary]) {
                 r.requests.to_string(),
                 Bytes(r.bytes).to_string(),
                 format!("{}/{}/{}", r.tests_passed, r.tests_warned, r.tests_failed),
+                bigquery_cell(r),
                 error,
             ]
         })

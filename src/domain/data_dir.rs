@@ -12,6 +12,7 @@
 //!   lake/_staging/                                                     months being written
 //!   lake/_quarantine_import.jsonl                                      import rows with no usable month (optional)
 //!   warehouse.duckdb                                                   the published warehouse
+//!   _bigquery_export/                                                  a publish's Parquet files (while it runs)
 //!   runs.jsonl                                                         the run ledger
 //!   crimewatch.lock                                                    the cross-process run lock
 //! ```
@@ -47,6 +48,11 @@ impl DataDir {
     /// The published warehouse (only ever replaced by rename).
     pub fn warehouse(&self) -> PathBuf {
         self.root.join("warehouse.duckdb")
+    }
+
+    /// The Parquet files a publish to BigQuery uploads, while it runs.
+    pub fn bigquery_export(&self) -> PathBuf {
+        self.root.join("_bigquery_export")
     }
 
     /// The run ledger.
@@ -120,6 +126,7 @@ mod tests {
         let m = Month::parse("2024-03").unwrap();
         assert_eq!(d.warehouse(), Path::new("/data/warehouse.duckdb"));
         assert_eq!(d.ledger(), Path::new("/data/runs.jsonl"));
+        assert_eq!(d.bigquery_export(), Path::new("/data/_bigquery_export"));
         assert_eq!(d.lock(), Path::new("/data/crimewatch.lock"));
         assert_eq!(d.lake_manifest(), Path::new("/data/lake/_manifest.json"));
         assert_eq!(d.lake_manifest_damaged(), Path::new("/data/lake/_manifest.json.damaged"));

@@ -16,7 +16,7 @@ pub enum Trigger {
     Schedule,
     /// `POST /api/runs`.
     Manual,
-    /// A command: `crimewatch run`, `ingest`, `import` or `build` (and the first run of `crimewatch up`).
+    /// A command: `crimewatch run`, `ingest`, `import`, `build` or `publish` (and the first run of `crimewatch up`).
     Cli,
 }
 
@@ -41,6 +41,8 @@ pub enum RunKind {
     Ingest,
     Import,
     Build,
+    /// The published warehouse copied to BigQuery (`crimewatch publish`).
+    Publish,
 }
 
 impl RunKind {
@@ -50,6 +52,7 @@ impl RunKind {
             RunKind::Ingest => "ingest",
             RunKind::Import => "import",
             RunKind::Build => "build",
+            RunKind::Publish => "publish",
         }
     }
 }
@@ -94,6 +97,22 @@ pub enum RunEnd {
     Stopped,
 }
 
+/// What a run's publish to BigQuery did: the part of [`RunSummary`] that the ledger, `crimewatch runs`,
+/// `GET /api/runs` and the page show.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BigQueryPublish {
+    /// Tables loaded (replaced) in BigQuery.
+    pub tables_loaded: u64,
+    /// Tables left as they were: BigQuery already had their content.
+    pub tables_skipped: u64,
+    /// Load, copy and query jobs run.
+    pub jobs: u64,
+    pub bytes_uploaded: u64,
+    pub seconds: f64,
+    /// Why the publish failed (the run's `error` says it too); `None` when it succeeded.
+    pub error: Option<String>,
+}
+
 /// One run. It serializes as a run object of `GET /api/runs` and `crimewatch runs --json` (keep the names);
 /// the months lists are kept, but shown as counts.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -132,6 +151,8 @@ pub struct RunSummary {
     /// Whether a new warehouse was published.
     pub published: bool,
     pub command: RunKind,
+    /// The publish to BigQuery; `None` when no project is set or the run did not get there.
+    pub bigquery: Option<BigQueryPublish>,
 }
 
 impl RunSummary {
@@ -162,6 +183,7 @@ impl RunSummary {
             rows_quarantined: 0,
             published: false,
             command,
+            bigquery: None,
         }
     }
 
@@ -193,6 +215,10 @@ mod tests {
             (v["trigger"].as_str(), v["status"].as_str(), v["command"].as_str()),
             (Some("cli"), Some("succeeded"), Some("ingest"))
         );
-        assert!(v["finished_at"].is_string() && v["error"].is_null());
+        assert!(v["finished_at"].is_string() && v["error"].is_null() && v["bigquery"].is_null());
+        run.command = RunKind::Publish;
+        run.bigquery = Some(BigQueryPublish { tables_loaded: 3, jobs: 6, ..Default::default() });
+        let v = serde_json::to_value(&run).unwrap();
+        assert_eq!((v["command"].as_str(), &v["bigquery"]["tables_loaded"]), (Some("publish"), &serde_json::json!(3)));
     }
 }

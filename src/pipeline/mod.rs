@@ -1,9 +1,11 @@
-//! One pipeline run: source → lake ([`ingest`], [`import`]) and lake → warehouse ([`build`]).
+//! One pipeline run: source → lake ([`ingest`], [`import`]), lake → warehouse ([`build`]) and, when a BigQuery
+//! project is set, warehouse → BigQuery ([`publish_bigquery`]).
 //!
 //! This is the only module that knows more than one stage: it hands the source's rows to the lake and points
 //! the warehouse at the lake. An ingest is four named steps: probe → [`plan`] (pure) → [`fetch`] → [`commit`].
 //! Runs (`runs/`) call these functions while they hold the run lock.
 
+mod bigquery;
 mod build;
 pub mod commit;
 pub mod fetch;
@@ -13,14 +15,18 @@ pub mod plan;
 
 use serde::Serialize;
 
+use crate::bigquery::{BigQueryConfig, LakeLocation};
 use crate::domain::run::RunSummary;
 use crate::domain::{terminal, DataDir, FailureClass, Month};
 use crate::lake::LakeConfig;
 use crate::source::SourceConfig;
 use crate::warehouse::WarehouseConfig;
 
+/// The publish's summary is the BigQuery stage's own, handed on as is.
+pub use crate::bigquery::PublishSummary;
 /// The build's summary is the warehouse's own, handed on as is.
 pub use crate::warehouse::BuildSummary;
+pub use bigquery::publish_bigquery;
 pub use build::build;
 pub use import::import;
 pub use ingest::ingest;
@@ -32,6 +38,17 @@ pub struct PipelineConfig {
     pub source: SourceConfig,
     pub lake: LakeConfig,
     pub warehouse: WarehouseConfig,
+    /// `None`: no BigQuery project set, nothing is published there.
+    pub bigquery: Option<BigQueryConfig>,
+}
+
+impl PipelineConfig {
+    /// Where the lake's month files are for BigQuery: on this machine (exported and uploaded), or in a bucket
+    /// (loaded from their `gs://` objects). Only local today; a lake URL (issue 12) returns
+    /// [`LakeLocation::Gcs`] here, and nothing else changes.
+    pub fn lake_location(&self) -> LakeLocation {
+        LakeLocation::Local
+    }
 }
 
 /// How much to tell the person watching.
@@ -145,6 +162,9 @@ pub enum PipelineError {
     Lake(#[from] crate::lake::LakeError),
     #[error(transparent)]
     Warehouse(#[from] crate::warehouse::WarehouseError),
+    /// Boxed: BigQuery's errors carry the project, dataset and table they concern.
+    #[error(transparent)]
+    BigQuery(Box<crate::bigquery::BigQueryError>),
 }
 
 impl PipelineError {
@@ -154,6 +174,7 @@ impl PipelineError {
             PipelineError::Source(e) => e.is_transient(),
             PipelineError::Lake(e) => e.is_transient(),
             PipelineError::Warehouse(e) => e.is_transient(),
+            PipelineError::BigQuery(e) => e.is_transient(),
         }
     }
 

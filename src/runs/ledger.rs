@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::lock::RunLock;
 use super::RunsError;
-use crate::domain::run::{RunKind, RunStatus, RunSummary, Trigger};
+use crate::domain::run::{BigQueryPublish, RunKind, RunStatus, RunSummary, Trigger};
 use crate::domain::{DataDir, Month};
 
 /// The first line of a run, written once it holds the run lock.
@@ -82,6 +82,9 @@ struct Finished {
     published: bool,
     #[serde(default)]
     error: Option<String>,
+    /// The publish to BigQuery, when the run got there (boxed: most lines have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bigquery: Option<Box<BigQueryPublish>>,
 }
 
 /// One line of the ledger.
@@ -124,6 +127,7 @@ impl Line {
             tests_failed: r.tests_failed,
             published: r.published,
             error: r.error.clone(),
+            bigquery: r.bigquery.clone().map(Box::new),
         })
     }
 }
@@ -159,6 +163,7 @@ impl Finished {
         r.error = self.error;
         r.ingest_seconds = self.stages.ingest_seconds;
         r.build_seconds = self.stages.build_seconds;
+        r.bigquery = self.bigquery.map(|b| *b);
     }
 }
 
@@ -414,9 +419,34 @@ mod tests {
         assert_eq!((run.command, run.status, run.trigger), (RunKind::Run, RunStatus::Succeeded, Trigger::Schedule));
         assert_eq!((run.rows_written, run.tests_warned, run.build_seconds), (18211, 1, Some(20.1)));
         assert_eq!(run.months_added, [Month::parse("2026-10").unwrap()]);
+        assert_eq!(run.bigquery, None, "lines from before BigQuery publishing have no publish");
         // And a line written now carries the command.
         let mut new = RunSummary::start("new".into(), Trigger::Cli, RunKind::Import);
         new.finish(RunStatus::Succeeded, None);
         assert!(serde_json::to_string(&Line::started(&new)).unwrap().contains(r#""command":"import""#));
+    }
+
+    #[test]
+    fn a_publish_to_bigquery_reads_back_with_its_run_and_is_absent_when_there_was_none() {
+        let mut publish = RunSummary::start("p".into(), Trigger::Cli, RunKind::Publish);
+        publish.bigquery = Some(BigQueryPublish {
+            tables_loaded: 2,
+            tables_skipped: 7,
+            jobs: 4,
+            bytes_uploaded: 5120,
+            seconds: 1.5,
+            error: None,
+        });
+        publish.finish(RunStatus::Succeeded, None);
+        let mut build = RunSummary::start("b".into(), Trigger::Cli, RunKind::Build);
+        build.finish(RunStatus::Succeeded, None);
+        let lines = [Line::started(&publish), Line::finished(&publish), Line::started(&build), Line::finished(&build)];
+        let text: Vec<String> = lines.iter().map(|l| serde_json::to_string(l).unwrap()).collect();
+        assert!(!text[3].contains("bigquery"), "{}", text[3]);
+        let read: Vec<Line> = text.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let runs = fold(read, None);
+        let by_id = |id: &str| runs.iter().find(|r| r.run_id == id).unwrap();
+        assert_eq!((by_id("p").command, &by_id("p").bigquery), (RunKind::Publish, &publish.bigquery));
+        assert_eq!(by_id("b").bigquery, None);
     }
 }

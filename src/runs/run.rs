@@ -4,10 +4,14 @@
 //! the first run of `up`) goes through [`begin`] and [`StartedRun::execute`], so each one is locked and on record
 //! the same way.
 //!
+//! A pipeline run is ingest → build → publish to BigQuery (the last only when a project is set, and only after a
+//! build whose data tests passed: a failed test publishes nothing anywhere).
+//!
 //! Stopping (SIGTERM/Ctrl-C, seen through a `watch` flag): during ingest the run is dropped at once (the lake
 //! replaces each month by rename and writes its manifest after the month files, so what is on disk is whole);
 //! between the stages nothing new starts; a warehouse build that has begun is waited for, because it publishes
-//! by one rename at its end: it either publishes whole or not at all. The ledger records such a run as
+//! by one rename at its end: it either publishes whole or not at all. A BigQuery publish that has begun is
+//! waited for too, so that `meta_build` lands after the tables it describes. The ledger records such a run as
 //! `abandoned`, with the stage it stopped in.
 
 use std::path::PathBuf;
@@ -19,18 +23,20 @@ use tokio::sync::watch;
 use super::ledger::Ledger;
 use super::lock::{LockHolder, RunLock};
 use super::{RunsConfig, RunsError};
-use crate::domain::run::{RunEnd, RunKind, RunStatus, RunSummary, Trigger};
-use crate::pipeline::{self, BuildSummary, IngestOptions, IngestSummary, PipelineError, Progress};
+use crate::domain::run::{BigQueryPublish, RunEnd, RunKind, RunStatus, RunSummary, Trigger};
+use crate::pipeline::{self, BuildSummary, IngestOptions, IngestSummary, PipelineError, Progress, PublishSummary};
 
 /// What a run does.
 #[derive(Debug, Clone)]
 pub enum Work {
-    /// Ingest, then build.
+    /// Ingest, then build, then publish to BigQuery when a project is set.
     Run(IngestOptions),
     Ingest(IngestOptions),
     /// Import this CSV export.
     Import(PathBuf),
     Build,
+    /// Copy the published warehouse to BigQuery (fails when no project is set).
+    Publish,
 }
 
 impl Work {
@@ -40,6 +46,7 @@ impl Work {
             Work::Ingest(_) => RunKind::Ingest,
             Work::Import(_) => RunKind::Import,
             Work::Build => RunKind::Build,
+            Work::Publish => RunKind::Publish,
         }
     }
 }
@@ -81,6 +88,7 @@ pub struct Finished {
     pub summary: RunSummary,
     pub ingest: Option<IngestSummary>,
     pub build: Option<BuildSummary>,
+    pub bigquery: Option<PublishSummary>,
     pub failure: Option<RunFailure>,
 }
 
@@ -141,6 +149,7 @@ enum Ended {
 struct Outputs {
     ingest: Option<IngestSummary>,
     build: Option<BuildSummary>,
+    bigquery: Option<PublishSummary>,
 }
 
 impl StartedRun {
@@ -175,11 +184,19 @@ impl StartedRun {
                 Ok(()) if *stop.borrow() => {
                     Err(Ended::Stopped("after ingest, before the warehouse build; the lake is current"))
                 }
-                Ok(()) => self.build(stop, out).await,
+                Ok(()) => match self.build(stop, out).await {
+                    Err(ended) => Err(ended),
+                    Ok(()) if self.config.pipeline.bigquery.is_none() => Ok(()),
+                    Ok(()) if *stop.borrow() => Err(Ended::Stopped(
+                        "after the warehouse build, before the BigQuery publish; the warehouse is published",
+                    )),
+                    Ok(()) => self.publish(stop, out).await,
+                },
             },
             Work::Ingest(opts) => self.ingest(&opts, stop, out).await,
             Work::Import(file) => self.import(file, out).await,
             Work::Build => self.build(stop, out).await,
+            Work::Publish => self.publish(stop, out).await,
         };
         result.err().unwrap_or(Ended::Succeeded)
     }
@@ -252,6 +269,35 @@ impl StartedRun {
         }
     }
 
+    /// warehouse → BigQuery; a publish that has begun is waited for on a stop (each table is swapped in by one
+    /// copy job, `meta_build` last).
+    async fn publish(&mut self, stop: &mut watch::Receiver<bool>, out: &mut Outputs) -> Result<(), Ended> {
+        let began = Instant::now();
+        let config = &self.config.pipeline;
+        let mut publish = std::pin::pin!(pipeline::publish_bigquery(config, config.lake_location()));
+        let published = tokio::select! {
+            r = &mut publish => r,
+            () = wait_for_stop(stop) => {
+                tracing::warn!(stage = "runs", run_id = %self.summary.run_id,
+                    "stop requested: letting the BigQuery publish finish (meta_build lands after the tables)");
+                publish.await
+            }
+        };
+        match published {
+            Ok(published) => {
+                published.record(&mut self.summary);
+                out.bigquery = Some(published);
+                Ok(())
+            }
+            Err(e) => {
+                let seconds = began.elapsed().as_secs_f64();
+                self.summary.bigquery =
+                    Some(BigQueryPublish { seconds, error: Some(error_chain(&e)), ..Default::default() });
+                Err(Ended::Failed(e.into()))
+            }
+        }
+    }
+
     /// Writes the `finished` line, then releases the lock (in that order, so a reader never sees a released lock
     /// with an unfinished run that is still going).
     fn end(self, ended: Ended, out: Outputs) -> Finished {
@@ -281,7 +327,7 @@ impl StartedRun {
                 error = summary.error.as_deref().unwrap_or(""), "run did not succeed"),
         }
         drop(lock);
-        Finished { summary, ingest: out.ingest, build: out.build, failure }
+        Finished { summary, ingest: out.ingest, build: out.build, bigquery: out.bigquery, failure }
     }
 }
 

@@ -83,7 +83,13 @@ impl RunService {
                 if let Err(e) = Ledger::new(self.data_dir()).record_end(&summary) {
                     tracing::error!(stage = "runs", run_id = %summary.run_id, error_type = "ledger", "{e}");
                 }
-                Ok(Finished { summary, ingest: None, build: None, failure: Some(RunFailure::Crashed(error)) })
+                Ok(Finished {
+                    summary,
+                    ingest: None,
+                    build: None,
+                    bigquery: None,
+                    failure: Some(RunFailure::Crashed(error)),
+                })
             }
         }
     }

@@ -174,9 +174,9 @@ impl Scheduler {
 /// The point up to which scheduled fire times count as handled, for the catch-up decision at start:
 /// a scheduled try that ended for good (succeeded, or failed with no retry left) handles its fire time, and any
 /// succeeded pipeline run handles every fire time before it started (a single stage — `ingest`, `import`,
-/// `build` — does not: it left the rest of the pipeline undone). A scheduled try that was abandoned (killed, or
-/// stopped by a shutdown) or was waiting for a retry handles nothing: the point moves back to just before its
-/// fire time, so that fire time is made up (once) by the next process.
+/// `build`, `publish` — does not: it left the rest of the pipeline undone). A scheduled try that was abandoned
+/// (killed, or stopped by a shutdown) or was waiting for a retry handles nothing: the point moves back to just
+/// before its fire time, so that fire time is made up (once) by the next process.
 pub fn handled_until(runs: &[RunSummary]) -> Option<DateTime<Utc>> {
     let handled = runs
         .iter()
@@ -369,7 +369,7 @@ mod tests {
     #[test]
     fn a_single_stage_run_does_not_handle_a_fire_time() {
         let pipeline = scheduled("1", "2026-10-01T15:00:00Z", RunStatus::Succeeded, false);
-        for command in [RunKind::Ingest, RunKind::Import, RunKind::Build] {
+        for command in [RunKind::Ingest, RunKind::Import, RunKind::Build, RunKind::Publish] {
             let mut stage = RunSummary {
                 started_at: t("2026-11-05T09:00:00Z"),
                 ..RunSummary::start("2".into(), Trigger::Cli, command)

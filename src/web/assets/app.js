@@ -310,10 +310,15 @@
       : `<p class="muted">No scheduled runs in this server${schedule ? "" : " (started without a schedule)"}.</p>`);
     if (!runs || !runs.length) parts.push(`<p class="muted">No runs recorded yet.</p>`);
     else {
-      parts.push(`<table class="runs"><tr><th>started (UTC)</th><th>by</th><th>status</th><th title="months added / changed / deleted">months</th><th>tests</th></tr>` +
-        runs.slice(0, 8).map((x) => `<tr title="${esc(x.error || `${x.run_id}: ${fmt(x.rows_written)} rows, ${fmt(x.requests)} requests`)}"><td>${esc((x.started_at || "").slice(0, 16).replace("T", " "))}</td><td>${esc(x.trigger)}${x.command && x.command !== "run" ? " " + esc(x.command) : ""}</td><td class="st-${esc(x.status)}">${esc(x.status)}</td>` +
+      const shown = runs.slice(0, 8);
+      // The BigQuery column only where some run published there (a project is set).
+      const bq = shown.some((x) => x.bigquery);
+      const bqCell = (b) => !b ? `<td>–</td>` : b.error ? `<td class="st-failed" title="${esc(b.error)}">failed</td>`
+        : `<td title="${fmt(b.tables_skipped)} unchanged, ${fmt(b.jobs)} jobs, ${fmt(b.bytes_uploaded)} bytes uploaded">${fmt(b.tables_loaded)} loaded</td>`;
+      parts.push(`<table class="runs"><tr><th>started (UTC)</th><th>by</th><th>status</th><th title="months added / changed / deleted">months</th><th>tests</th>${bq ? `<th title="tables loaded into BigQuery">BigQuery</th>` : ""}</tr>` +
+        shown.map((x) => `<tr title="${esc(x.error || `${x.run_id}: ${fmt(x.rows_written)} rows, ${fmt(x.requests)} requests`)}"><td>${esc((x.started_at || "").slice(0, 16).replace("T", " "))}</td><td>${esc(x.trigger)}${x.command && x.command !== "run" ? " " + esc(x.command) : ""}</td><td class="st-${esc(x.status)}">${esc(x.status)}</td>` +
           `<td title="${fmt(x.rows_written)} rows written">+${fmt(x.months_added)} ~${fmt(x.months_changed)} −${fmt(x.months_deleted)}</td>` +
-          `<td>${fmt(x.tests_passed)}✓ ${x.tests_warned ? fmt(x.tests_warned) + "! " : ""}${x.tests_failed ? fmt(x.tests_failed) + "✗" : ""}</td></tr>`).join("") + `</table>`);
+          `<td>${fmt(x.tests_passed)}✓ ${x.tests_warned ? fmt(x.tests_warned) + "! " : ""}${x.tests_failed ? fmt(x.tests_failed) + "✗" : ""}</td>${bq ? bqCell(x.bigquery) : ""}</tr>`).join("") + `</table>`);
     }
     el.innerHTML = parts.join("");
   }
