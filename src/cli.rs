@@ -69,6 +69,7 @@ pub enum Command {
     #[command(after_help = RUN_EXAMPLES)]
     Run(IngestArgs),
     /// Copy the published warehouse to BigQuery (tables that changed only).
+    #[command(after_help = PUBLISH_EXAMPLES)]
     Publish,
     /// Serve the dashboard and JSON API (and keep the schedule).
     #[command(after_help = SERVE_EXAMPLES)]
@@ -125,6 +126,12 @@ Examples:
   15 6 2 * * crimewatch --data-dir /var/lib/crimewatch run
                                                      from cron; the exit code says what failed (see --help)";
 
+const PUBLISH_EXAMPLES: &str = "\
+Examples:
+  crimewatch --bigquery-project my-project publish   the published marts and the lake's rows to BigQuery
+  CRIMEWATCH_BIGQUERY_PROJECT=my-project CRIMEWATCH_BIGQUERY_LOCATION=EU crimewatch run
+                                                     every run publishes after a tested build (docs/bigquery.md)";
+
 const SERVE_EXAMPLES: &str = "\
 Examples:
   crimewatch serve                                   http://127.0.0.1:8080/ and the monthly schedule
@@ -152,15 +159,19 @@ fn root_long_help() -> String {
 Secrets (read from the environment only; never printed or logged):
   {APP_TOKEN_ENV:<24}app token sent to the SODA host as X-App-Token; raises its rate limits [{}]
   {ADMIN_TOKEN_ENV:<24}bearer token that enables POST /api/runs in `serve` and `up` [{}]
+  GOOGLE_APPLICATION_CREDENTIALS
+                          a service-account key file for BigQuery (else gcloud's or the metadata server's) [{}]
 
 Other environment variables:
   RUST_LOG                log filter, e.g. crimewatch=debug (overrides -v)
   NO_COLOR                no colour in log lines (colour is only ever used when stderr is a terminal)
+  BIGQUERY_EMULATOR_HOST  host:port of a BigQuery emulator to publish to, without credentials
 
 Exit codes:
   0    success",
         state(APP_TOKEN_ENV),
-        state(ADMIN_TOKEN_ENV)
+        state(ADMIN_TOKEN_ENV),
+        state("GOOGLE_APPLICATION_CREDENTIALS")
     );
     for exit in Exit::ALL {
         help.push_str(&format!("\n  {:<5}{}", exit.code(), exit.meaning()));
@@ -232,7 +243,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Status => Ok(commands::status::execute(&ctx).map(drop)?),
         Command::Build => commands::build::execute(&ctx),
         Command::Run(args) => commands::run::execute(&ctx, args),
-        Command::Publish => Ok(commands::publish::execute(&ctx)?),
+        Command::Publish => commands::publish::execute(&ctx),
         Command::Serve(args) => Ok(commands::serve::execute(&ctx, args, false)?),
         Command::Up(args) => Ok(commands::serve::execute(&ctx, args, true)?),
         Command::Runs(args) => Ok(commands::runs::execute(&ctx, args).map(drop)?),

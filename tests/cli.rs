@@ -213,7 +213,7 @@ fn ctrl_c_during_a_run_stops_it_exits_130_and_records_it_abandoned() {
 fn every_command_has_examples_and_the_help_lists_secrets_and_exit_codes_without_values() {
     let dir = temp_dir("cli-help");
     let secret = "s3cret-token-value-0123";
-    for command in ["ingest", "import", "status", "build", "run", "serve", "up", "runs"] {
+    for command in ["ingest", "import", "status", "build", "run", "publish", "serve", "up", "runs"] {
         let out = crimewatch(&dir, &[command, "--help"]);
         assert!(out.status.success(), "{}", text(&out));
         let help = String::from_utf8_lossy(&out.stdout);
@@ -230,6 +230,7 @@ fn every_command_has_examples_and_the_help_lists_secrets_and_exit_codes_without_
     for needle in [
         "SODA_APP_TOKEN",
         "CRIMEWATCH_ADMIN_TOKEN",
+        "GOOGLE_APPLICATION_CREDENTIALS",
         "[set]",
         "CRIMEWATCH_DATASET",
         "CRIMEWATCH_LOG_FORMAT",

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::domain::FailureClass;
+
 /// The BigQuery object an error concerns: `project`, `project.dataset` or `project.dataset.table`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
@@ -108,6 +110,15 @@ impl BigQueryError {
             BigQueryError::Unreachable { .. } | BigQueryError::Quota { .. } => true,
             BigQueryError::Api { status, .. } => *status >= 500,
             _ => false,
+        }
+    }
+
+    /// Missing settings or credentials are the user's to fix (exit 2); the rest is BigQuery's, the network's or
+    /// the warehouse's (exit 1).
+    pub fn class(&self) -> FailureClass {
+        match self {
+            BigQueryError::NotConfigured | BigQueryError::Credentials { .. } => FailureClass::Usage,
+            _ => FailureClass::Other,
         }
     }
 

@@ -8,6 +8,7 @@
 
 use std::process::ExitCode;
 
+use crimewatch::bigquery::BigQueryError;
 use crimewatch::domain::FailureClass;
 use crimewatch::lake::LakeError;
 use crimewatch::pipeline::PipelineError;
@@ -202,6 +203,8 @@ fn classify(error: &anyhow::Error) -> Exit {
         } else if let Some(e) = cause.downcast_ref::<LakeError>() {
             e.class()
         } else if let Some(e) = cause.downcast_ref::<WarehouseError>() {
+            e.class()
+        } else if let Some(e) = cause.downcast_ref::<BigQueryError>() {
             e.class()
         } else {
             continue;

@@ -1,15 +1,14 @@
 //! `crimewatch publish`: copy the published warehouse to BigQuery, as one locked run on record in the ledger
 //! (trigger `cli`, command `publish`).
 
-use std::process::ExitCode;
-
 use crimewatch::bigquery::BigQueryError;
+use crimewatch::domain::Bytes;
 use crimewatch::pipeline::PublishSummary;
 use crimewatch::runs::Work;
 
-use super::Context;
+use super::{Context, Outcome};
 
-pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
+pub fn execute(ctx: &Context) -> Outcome {
     if ctx.settings.bigquery.is_none() {
         // Said before a run is recorded: nothing was tried.
         return Err(BigQueryError::NotConfigured.into());
@@ -29,7 +28,7 @@ pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
             println!("  {:<40} {}", format!("{}.{}", t.dataset, t.table), t.loaded_from);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// The publish in one line, for `publish` and `run`.
@@ -42,7 +41,7 @@ pub(crate) fn one_line(s: &PublishSummary) -> String {
         s.load_jobs,
         s.copy_jobs,
         s.query_jobs,
-        super::run::human_bytes(s.bytes_uploaded),
+        Bytes(s.bytes_uploaded),
         s.seconds
     )
 }

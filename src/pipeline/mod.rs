@@ -184,6 +184,7 @@ impl PipelineError {
             PipelineError::Source(e) => e.class(),
             PipelineError::Lake(e) => e.class(),
             PipelineError::Warehouse(e) => e.class(),
+            PipelineError::BigQuery(e) => e.class(),
         }
     }
 }
