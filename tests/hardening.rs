@@ -61,7 +61,16 @@ async fn serve_and_up_start_and_list_runs_with_a_torn_and_invalid_utf8_ledger() 
     let mut cmd = crimewatch(&dir, &source, &config);
     cmd.args(["up", "--addr", "127.0.0.1:0", "--no-schedule"]).stderr(Stdio::null());
     let up = Server::spawn(cmd);
-    let body = get_json(&up.url("/api/runs")).await;
+    // `up` serves at once and runs in the background: wait until its run is on record as ended.
+    let begun = Instant::now();
+    let body = loop {
+        let body = get_json(&up.url("/api/runs")).await;
+        let ended = body["runs"][0]["finished_at"].is_string();
+        if ended || begun.elapsed() > Duration::from_secs(60) {
+            break body;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     let runs = body["runs"].as_array().unwrap();
     let commands: Vec<(&str, &str)> =
         runs.iter().map(|r| (r["command"].as_str().unwrap(), r["status"].as_str().unwrap())).collect();
