@@ -8,6 +8,7 @@ pub(crate) const FILES: &[(&str, &str)] = &[
     ("macros/cleaning.sql", include_str!("../../../transform/macros/cleaning.sql")),
     ("macros/generate_schema_name.sql", include_str!("../../../transform/macros/generate_schema_name.sql")),
     ("macros/run_started_at.sql", include_str!("../../../transform/macros/run_started_at.sql")),
+    ("macros/with_city_rollup.sql", include_str!("../../../transform/macros/with_city_rollup.sql")),
     (
         "models/intermediate/int_offenses_categorized.sql",
         include_str!("../../../transform/models/intermediate/int_offenses_categorized.sql"),

@@ -18,15 +18,6 @@ by_area as (
         count(*) as n
     from events
     group by all
-),
-
-city as (
-    select axis, null::integer as area_key, month, offense_category, hour, weekday, cast(sum(n) as bigint) as n
-    from by_area
-    group by all
 )
 
-select * from by_area
-union all
-select * from city
-order by axis, area_key nulls first
+{{ with_city_rollup('by_area', ['offense_category', 'hour', 'weekday']) }}
