@@ -363,17 +363,35 @@ pub(crate) mod expected {
         vec![o.precinct.clone(), o.sector.clone(), o.beat.clone(), o.neighborhood.clone()]
     }
 
-    /// dim_month: month → (is_partial, is_provisional), from the lake's months and both axes.
+    /// The all-category delay shares (0 … 12 months) dim_month reads and the reference offenses they rest on:
+    /// occurrence months 12 … 23 before the newest lake month, none before the first lake month.
+    pub fn delay_shares(offenses: &BTreeMap<String, Offense>, lake_months: &[&str]) -> Option<(Vec<f64>, usize)> {
+        let index = |m: &str| -> i32 { m[..4].parse::<i32>().unwrap() * 12 + m[5..7].parse::<i32>().unwrap() };
+        let newest = index(lake_months.iter().max().unwrap());
+        let first = index(lake_months.iter().min().unwrap());
+        let delays: Vec<u32> = offenses
+            .values()
+            .filter_map(|o| Some((month(o.occurred?), month(o.reported?))))
+            .filter(|(occ, _)| (newest - 23..=newest - 12).contains(&index(occ)) && index(occ) >= first)
+            .map(|(occ, rep)| (index(&rep) - index(&occ)).max(0) as u32)
+            .collect();
+        crate::numbers::delay_shares(&delays, 12)
+    }
+
+    /// dim_month: month → (is_partial, is_provisional), from the lake's months and both axes. Provisional: not
+    /// partial and less than `complete_share` of all offenses reported at the month's age, when the delays rest on
+    /// 100 reference offenses or more; otherwise one of the `provisional_months` before the newest lake month.
     pub fn months(
         offenses: &BTreeMap<String, Offense>,
         lake_months: &[&str],
         partial: &[&str],
-        provisional_months: u32,
+        (complete_share, provisional_months): (f64, u32),
     ) -> BTreeMap<String, (bool, bool)> {
         let newest = lake_months.iter().max().unwrap();
         let (ny, nm): (i32, i32) = (newest[..4].parse().unwrap(), newest[5..7].parse().unwrap());
         let index = |m: &str| -> i32 { m[..4].parse::<i32>().unwrap() * 12 + m[5..7].parse::<i32>().unwrap() };
         let newest_index = ny * 12 + nm;
+        let measured = delay_shares(offenses, lake_months).filter(|(_, reference)| *reference >= 100);
         let mut all: BTreeSet<String> = lake_months.iter().map(|m| format!("{m}-01")).collect();
         for o in offenses.values() {
             for (_, t) in axes(o) {
@@ -384,7 +402,16 @@ pub(crate) mod expected {
             .map(|m| {
                 let i = index(&m);
                 let is_partial = partial.contains(&&m[..7]) || i > newest_index;
-                let is_provisional = i >= newest_index - provisional_months as i32 && i < newest_index;
+                let is_provisional = match &measured {
+                    Some((shares, _)) => {
+                        !is_partial
+                            && usize::try_from(newest_index - i)
+                                .ok()
+                                .and_then(|age| shares.get(age))
+                                .is_some_and(|p| *p < complete_share)
+                    }
+                    None => i >= newest_index - provisional_months as i32 && i < newest_index,
+                };
                 (m, (is_partial, is_provisional))
             })
             .collect()
@@ -520,7 +547,12 @@ fn golden_marts_match_an_independent_rust_computation_on_real_and_edge_rows() {
     // Month flags, in dim_month and on every trend row.
     let lake_months: Vec<&str> =
         vec!["2022-04", "2022-05", "2022-06", "2022-07", "2024-01", "2024-02", "2025-12", "2026-01"];
-    let months = expected::months(&offenses, &lake_months, GOLDEN_PARTIAL, 2);
+    // Too few reference offenses to measure the delays: the fixed fallback, and meta_build says so.
+    let reference = expected::delay_shares(&offenses, &lake_months).map_or(0, |d| d.1);
+    assert!(reference < 100, "{reference}");
+    let method: String = conn.query_row("SELECT provisional_method FROM marts.meta_build", [], |r| r.get(0)).unwrap();
+    assert_eq!(method, "fixed");
+    let months = expected::months(&offenses, &lake_months, GOLDEN_PARTIAL, (0.95, 2));
     let mut stmt =
         conn.prepare("SELECT CAST(month AS VARCHAR), is_partial, is_provisional FROM marts.dim_month").unwrap();
     let actual: BTreeMap<String, (bool, bool)> =

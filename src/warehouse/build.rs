@@ -104,6 +104,7 @@ fn build_steps(req: &BuildRequest) -> Result<BuildSummary, WarehouseError> {
 fn render_context(project: &Project, config: &WarehouseConfig, lake_dir: &Path, warehouse: &Path) -> RenderContext {
     let mut vars = project.vars.clone();
     vars.insert("provisional_months".into(), config.provisional_months.into());
+    vars.insert("complete_share".into(), config.complete_share.into());
     let env_vars: BTreeMap<String, String> = [
         ("CRIMEWATCH_LAKE".to_string(), lake_dir.to_string_lossy().to_string()),
         ("CRIMEWATCH_WAREHOUSE".to_string(), warehouse.to_string_lossy().to_string()),

@@ -7,8 +7,12 @@ use crate::domain::InvalidSetting;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WarehouseConfig {
-    /// Months before the newest lake month that SPD is still revising; flagged provisional in the marts
-    /// (the dbt project's `provisional_months` var).
+    /// A month is provisional while it is less than this share complete (the dbt project's `complete_share`
+    /// var): the share of its offenses already reported, measured from the reporting delays in the data
+    /// (dim_month, docs/reading-the-numbers.md).
+    pub complete_share: f64,
+    /// The fallback when the delays cannot be measured yet (too little history): the months before the newest
+    /// lake month flagged provisional (the dbt project's `provisional_months` var).
     pub provisional_months: u32,
     /// DuckDB's memory cap for a build, in MB; beyond it DuckDB spills to a folder next to the candidate file.
     pub memory_limit_mb: u32,
@@ -20,12 +24,25 @@ pub struct WarehouseConfig {
 
 impl Default for WarehouseConfig {
     fn default() -> Self {
-        WarehouseConfig { provisional_months: 2, memory_limit_mb: 384, storage_version: "v1.4.0".into() }
+        WarehouseConfig {
+            complete_share: 0.95,
+            provisional_months: 2,
+            memory_limit_mb: 384,
+            storage_version: "v1.4.0".into(),
+        }
     }
 }
 
 impl WarehouseConfig {
     pub fn validate(&self) -> Result<(), InvalidSetting> {
+        // Written so NaN fails too.
+        if !(self.complete_share > 0.0 && self.complete_share <= 1.0) {
+            return Err(InvalidSetting::new(
+                "warehouse.complete_share",
+                self.complete_share,
+                "must be above 0 and at most 1 (a month is provisional while less than this share complete; 0.95 = 95%)",
+            ));
+        }
         if self.provisional_months > 36 {
             return Err(InvalidSetting::new(
                 "warehouse.provisional_months",
@@ -57,6 +74,18 @@ impl WarehouseConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn complete_share_is_a_share_above_zero_and_at_most_one() {
+        let with = |v: f64| WarehouseConfig { complete_share: v, ..WarehouseConfig::default() }.validate();
+        for ok in [0.95, 1.0, 0.5, 0.001] {
+            assert!(with(ok).is_ok(), "{ok}");
+        }
+        for bad in [0.0, -0.1, 1.01, 95.0, f64::NAN] {
+            let err = with(bad).expect_err("refused").to_string();
+            assert!(err.contains("warehouse.complete_share") && err.contains("0.95"), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn storage_version_is_a_duckdb_version_or_latest() {

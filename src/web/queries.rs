@@ -20,6 +20,7 @@ use crate::domain::Month;
 
 const META_SQL: &str = include_str!("sql/meta.sql");
 const FLAGGED_MONTHS_SQL: &str = include_str!("sql/flagged_months.sql");
+const PROVISIONAL_RULE_SQL: &str = include_str!("sql/provisional_rule.sql");
 const TREND_SQL: &str = include_str!("sql/trend.sql");
 const AREAS_SQL: &str = include_str!("sql/areas.sql");
 const AREAS_WITHIN_SQL: &str = include_str!("sql/areas_within.sql");
@@ -429,6 +430,17 @@ pub struct Health {
     pub reported: Option<MonthSpan>,
     pub partial_months: Vec<String>,
     pub provisional_months: Vec<String>,
+    /// How `provisional_months` were chosen (docs/reading-the-numbers.md).
+    pub provisional_rule: Option<ProvisionalRule>,
+}
+
+/// `method` is `completeness` (months less than `complete_share` reported, measured from the reporting delays) or
+/// `fixed` (the `fixed_months` months before the newest lake month: too little history to measure the delays).
+#[derive(Debug, Serialize)]
+pub struct ProvisionalRule {
+    pub method: String,
+    pub complete_share: f64,
+    pub fixed_months: i32,
 }
 
 #[derive(Debug, Serialize)]
@@ -456,6 +468,16 @@ pub fn health(g: &Generation, bounds: &Bounds) -> Result<Health, WebError> {
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         rows.collect()
     })?;
+    let provisional_rule = g.with_conn("provisional_rule", |c| {
+        let mut stmt = c.prepare_cached(PROVISIONAL_RULE_SQL)?;
+        let mut rows = stmt.query([])?;
+        match rows.next()? {
+            Some(r) => {
+                Ok(Some(ProvisionalRule { method: r.get(0)?, complete_share: r.get(1)?, fixed_months: r.get(2)? }))
+            }
+            None => Ok(None),
+        }
+    })?;
     Ok(Health {
         status: "ok",
         generation: g.id,
@@ -470,6 +492,7 @@ pub fn health(g: &Generation, bounds: &Bounds) -> Result<Health, WebError> {
         reported: span(bounds.reported),
         partial_months: flagged.iter().filter(|m| m.1).map(|m| m.0.clone()).collect(),
         provisional_months: flagged.iter().filter(|m| m.2).map(|m| m.0.clone()).collect(),
+        provisional_rule,
     })
 }
 

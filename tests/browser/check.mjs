@@ -89,6 +89,11 @@ try {
   const asof = await page.textContent("[data-testid=asof]");
   for (const m of health.partial_months) check(asof.includes(m), `header lacks partial month ${m}: ${asof}`);
   check(asof.includes("provisional"), `header lacks provisional mark: ${asof}`);
+  // "Provisional" is "less than N% complete", N from the build (/api/health's provisional_rule).
+  const rule = health.provisional_rule;
+  check(rule && rule.method === "completeness", `provisional not derived from completeness: ${JSON.stringify(rule)}`);
+  const provisionalLegend = await page.textContent("[data-testid=provisional-legend]");
+  check(provisionalLegend.includes(`less than ${Math.round(rule.complete_share * 1000) / 10}% complete`), `legend lacks the completeness rule: ${provisionalLegend}`);
   // The rows that could not be read, as /api/health counts them (the stand-in warehouse has some).
   check(health.quarantined_rows > 0, `no quarantined rows to show: ${JSON.stringify(health)}`);
   check(asof.includes(`${fmt(health.quarantined_rows)} rows could not be read`), `header lacks the quarantined rows: ${asof}`);

@@ -104,10 +104,66 @@ fn yoy(count: i64, prior: Option<i64>) -> Value {
     }
 }
 
-/// The current (partial) month: the last report month; the two before it are provisional.
-fn flags(rows: &[Offense], m: Month) -> (bool, bool) {
-    let current = rows.iter().map(|o| Month::of(o.report_date_time.date())).max().expect("rows");
-    (m == current, m < current && m >= current.prev().prev())
+/// Completeness below which a month is provisional, and the reference offenses the delays must rest on (the
+/// warehouse's `complete_share` default and the dbt project's `completeness_min_reference`).
+const COMPLETE_SHARE: f64 = 0.95;
+const MIN_REFERENCE: usize = 100;
+/// The completeness window and reference months (the dbt project's `completeness_*_months`).
+const WINDOW: usize = 12;
+
+/// The cumulative delay shares (0 … WINDOW months) of one category (`None` = all) and the reference offenses they
+/// rest on: occurrence months WINDOW … 2·WINDOW − 1 before the newest report month, none before the lake.
+fn delay_shares_of(rows: &[Offense], category: Option<&str>) -> Option<(Vec<f64>, usize)> {
+    use crate::numbers::{delay_months, delay_shares};
+    let (newest, first) = (newest_month(rows), first_lake_month(rows));
+    let back = |k: usize| (0..k).fold(newest, |m, _| m.prev());
+    let (ref_from, ref_to) = (back(2 * WINDOW - 1), back(WINDOW));
+    let ym = |m: Month| (m.year(), m.month());
+    let delays: Vec<u32> = rows
+        .iter()
+        .filter(|o| category.is_none_or(|c| o.category == c))
+        .filter_map(|o| Some((Month::of(o.offense_date?.date()), Month::of(o.report_date_time.date()))))
+        .filter(|(occ, _)| *occ >= ref_from && *occ <= ref_to && *occ >= first)
+        .map(|(occ, rep)| delay_months(ym(occ), ym(rep)))
+        .collect();
+    delay_shares(&delays, WINDOW as u32)
+}
+
+/// Each month's (is_partial, is_provisional). Partial: the current month, the last report month. Provisional:
+/// an earlier month less than 95% complete — all offenses' share reported within its age (months before the
+/// current one) — when the delays rest on at least 100 offenses; otherwise one of the two months before the
+/// current one.
+fn flagger(rows: &[Offense]) -> impl Fn(Month) -> (bool, bool) {
+    let current = newest_month(rows);
+    let measured = delay_shares_of(rows, None).filter(|(_, reference)| *reference >= MIN_REFERENCE);
+    move |m: Month| {
+        let provisional = m < current
+            && match &measured {
+                Some((shares, _)) => {
+                    let age = m.months_until(current) as usize;
+                    shares.get(age).is_some_and(|p| *p < COMPLETE_SHARE)
+                }
+                None => m >= current.prev().prev(),
+            };
+        (m == current, provisional)
+    }
+}
+
+/// `/api/health`'s `provisional_months`, as [`flagger`] finds them (only the WINDOW months before the current
+/// one can be).
+pub fn provisional_months(rows: &[Offense]) -> Vec<String> {
+    let current = newest_month(rows);
+    let flags = flagger(rows);
+    let first = (0..WINDOW).fold(current, |m, _| m.prev());
+    first.through(current).filter(|m| flags(*m).1).map(|m| m.to_string()).collect()
+}
+
+/// Which rule [`flagger`] uses: `completeness` or the `fixed` fallback.
+pub fn provisional_method(rows: &[Offense]) -> &'static str {
+    match delay_shares_of(rows, None) {
+        Some((_, reference)) if reference >= MIN_REFERENCE => "completeness",
+        _ => "fixed",
+    }
 }
 
 /// The lake's first report month: an earlier period before it is not comparable.
@@ -121,6 +177,7 @@ fn first_lake_month(rows: &[Offense]) -> Month {
 pub fn dispersion(rows: &[Offense], axis: &str, category: Option<&str>, level: Option<&str>) -> Option<f64> {
     let first = first_lake_month(rows);
     let newest = newest_month(rows);
+    let flags = flagger(rows);
     let mut counts: HashMap<(&str, Month), i64> = HashMap::new();
     for o in rows.iter().filter(|o| category.is_none_or(|c| o.category == c)) {
         if let Some((m, _, _)) = on_axis(o, axis) {
@@ -138,8 +195,9 @@ pub fn dispersion(rows: &[Offense], axis: &str, category: Option<&str>, level: O
     keys.dedup();
     let (mut sum, mut pairs) = (0.0, 0usize);
     for (area, m) in keys {
-        // Final months only: not the newest (partial) nor the two before it (provisional).
-        if m >= newest.prev().prev() || year_earlier(m) < first {
+        // Final months only: neither partial nor provisional (nor after the newest).
+        let (partial, provisional) = flags(m);
+        if m > newest || partial || provisional || year_earlier(m) < first {
             continue;
         }
         let a = counts.get(&(area, m)).copied().unwrap_or(0);
@@ -208,12 +266,13 @@ pub fn trend(rows: &[Offense], q: &Query) -> Value {
     let level = q.area.as_ref().map(|(l, _)| *l);
     let phis: HashMap<&str, Option<f64>> =
         cats.iter().map(|c| (*c, dispersion(rows, q.axis, Some(c), level))).collect();
+    let flags = flagger(rows);
     let mut out = Vec::new();
     for m in from.through(to) {
         for c in &cats {
             let count = counts.get(&(m, *c)).copied().unwrap_or(0);
             let prior = (year_earlier(m) >= first).then(|| counts.get(&(year_earlier(m), *c)).copied().unwrap_or(0));
-            let (partial, provisional) = flags(rows, m);
+            let (partial, provisional) = flags(m);
             let row = json!({
                 "month": m.to_string(), "category": label(c), "count": count, "prior_year_count": prior,
                 "yoy_pct": yoy(count, prior), "is_partial": partial, "is_provisional": provisional,
@@ -246,7 +305,7 @@ pub fn areas(rows: &[Offense], q: &Query, level: &'static str, polygon_of: &dyn 
     }
     let mut list: Vec<(&str, i64)> = cur.into_iter().collect();
     list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let comparable = pfrom >= first_lake_month(rows) && from.through(to).all(|m| !flags(rows, m).0);
+    let comparable = pfrom >= first_lake_month(rows) && from.through(to).all(|m| !flagger(rows)(m).0);
     let phi = dispersion(rows, q.axis, mart_category(q.category), Some(level));
     Value::Array(
         list.into_iter()
@@ -309,13 +368,9 @@ pub fn heatmap(rows: &[Offense], q: &Query) -> Value {
 /// `/api/completeness` recomputed from the rows (tests/numbers.rs holds the formulas): window and reference of
 /// 12 months before the newest report month, φ from [`dispersion`] (occurred axis, the city).
 pub fn completeness(rows: &[Offense]) -> Value {
-    use crate::numbers::{delay_months, delay_shares, nowcast};
-    const WINDOW: usize = 12;
+    use crate::numbers::nowcast;
     let newest = newest_month(rows);
-    let first = first_lake_month(rows);
     let back = |k: usize| (0..k).fold(newest, |m, _| m.prev());
-    let (ref_from, ref_to) = (back(2 * WINDOW - 1), back(WINDOW));
-    let ym = |m: Month| (m.year(), m.month());
     let mut out = Vec::new();
     // In the mart's order: month, then the category's mart value ('ALL' first).
     for k in (0..WINDOW).rev() {
@@ -327,13 +382,7 @@ pub fn completeness(rows: &[Offense]) -> Value {
             (Some("VIOLENT CRIME"), "violent"),
         ] {
             let mine: Vec<&Offense> = rows.iter().filter(|o| mart.is_none_or(|c| o.category == c)).collect();
-            let delays: Vec<u32> = mine
-                .iter()
-                .filter_map(|o| Some((Month::of(o.offense_date?.date()), Month::of(o.report_date_time.date()))))
-                .filter(|(occ, _)| *occ >= ref_from && *occ <= ref_to && *occ >= first)
-                .map(|(occ, rep)| delay_months(ym(occ), ym(rep)))
-                .collect();
-            let Some((shares, reference)) = delay_shares(&delays, WINDOW as u32) else { continue };
+            let Some((shares, reference)) = delay_shares_of(rows, mart) else { continue };
             let observed = mine.iter().filter(|o| o.offense_date.is_some_and(|d| Month::of(d.date()) == month)).count();
             let phi = dispersion(rows, "occurred", mart, None).unwrap_or(1.0);
             let p = shares[k];

@@ -115,6 +115,14 @@ async fn api_flags_the_planted_change_and_its_intervals_equal_a_recomputation_fr
     assert!(want.as_array().unwrap().iter().any(|r| r["completeness"].as_f64().unwrap() < 0.9), "{want}");
     assert!(expect::close(&got, &want), "completeness\ngot  {got}\nwant {want}");
 
+    // Provisional is derived from completeness: with delays of at most two months (70% / 20% / 10%), the month
+    // before the current one is about 90% complete and provisional; the one before that is complete, not the
+    // fixed rule's second provisional month.
+    let health = get("/api/health".into()).await;
+    assert_eq!(health["provisional_rule"]["method"], "completeness", "{health}");
+    assert_eq!(expect::provisional_months(&rows), vec![months_before(now, 1).to_string()]);
+    assert_eq!(health["provisional_months"], serde_json::json!(expect::provisional_months(&rows)), "{health}");
+
     let ranking = get(format!("/api/areas?level=neighborhood&axis=occurred&category=all&from={from}&to={to}")).await;
     let ranking = ranking.as_array().unwrap();
     let flagged: Vec<&str> =

@@ -15,11 +15,44 @@ from raw;
 create temp table current_month as
 select cast(date_trunc('month', max(cast(report_date_time as timestamp))) as date) as current_month from raw;
 
+-- Completeness and nowcast as transform/models/marts/mart_reporting_delay.sql and mart_completeness.sql define
+-- them (window 12 months, 12 reference months); tests/web/expect.rs recomputes them in Rust against the real build.
+-- The delays come first: dim_month's provisional flag reads them.
+create temp table newest as
+select cast(date_trunc('month', max(cast(report_date_time as timestamp))) as date) as newest_month,
+       cast(date_trunc('month', min(cast(report_date_time as timestamp))) as date) as first_lake_month
+from raw;
+
+create temp table delays as
+select offense_category, greatest(0, date_diff('month', date_trunc('month', cast(offense_date as timestamp)),
+       date_trunc('month', cast(report_date_time as timestamp)))) as d
+from raw, newest
+where offense_date is not null
+  and cast(date_trunc('month', cast(offense_date as timestamp)) as date)
+      between cast(newest_month - interval 23 month as date) and cast(newest_month - interval 12 month as date)
+  and cast(date_trunc('month', cast(offense_date as timestamp)) as date) >= first_lake_month;
+
+create table marts.mart_reporting_delay as
+with w as (select offense_category, d from delays where d <= 12 union all select 'ALL', d from delays where d <= 12),
+tot as (select offense_category, count(*) as reference_offenses from w group by all)
+select t.offense_category, k.range::integer as delay_months, t.reference_offenses,
+       (select count(*) from w where w.offense_category = t.offense_category and w.d <= k.range) / t.reference_offenses as share_reported
+from tot as t, range(0, 13) as k;
+
+-- Provisional as transform/models/marts/dim_month.sql defines it: less than 95% of all offenses reported at the
+-- month's age, when the delays rest on 100 reference offenses or more; else the 2 months before the newest.
+create temp table provisional_rule as
+select coalesce(max(reference_offenses), 0) >= 100 as measured from marts.mart_reporting_delay where offense_category = 'ALL';
+
 create table marts.dim_month as
 select m.month,
        m.month = c.current_month as is_partial,
-       m.month < c.current_month and m.month >= cast(c.current_month - interval 2 month as date) as is_provisional
-from (select distinct cast(date_trunc('month', ts) as date) as month from axis_rows) as m, current_month as c
+       m.month < c.current_month and (
+           case when r.measured then coalesce((select d.share_reported < 0.95 from marts.mart_reporting_delay as d
+                                               where d.offense_category = 'ALL'
+                                                 and d.delay_months = date_diff('month', m.month, c.current_month)), false)
+                else m.month >= cast(c.current_month - interval 2 month as date) end) as is_provisional
+from (select distinct cast(date_trunc('month', ts) as date) as month from axis_rows) as m, current_month as c, provisional_rule as r
 order by m.month;
 
 create table marts.mart_category_trend as
@@ -90,7 +123,9 @@ order by axis, area_key nulls first;
 create table marts.meta_build as
 select timestamp '2026-11-28 12:00:00' as built_at, count(*)::bigint as lake_rows, count(*)::bigint as fact_rows,
        0::bigint as excluded_rows, 7::bigint as quarantined_rows, timestamp '2026-11-28 11:58:00' as last_fetched_at,
-       max(cast(report_date_time as timestamp)) as source_max_updated_at
+       max(cast(report_date_time as timestamp)) as source_max_updated_at,
+       2 as provisional_months, (select if(measured, 'completeness', 'fixed') from provisional_rule) as provisional_method,
+       0.95::double as complete_share
 from raw;
 
 -- φ as transform/models/marts/mart_dispersion.sql defines it (mean of (a − b)²/(a + b) over year-apart pairs of
@@ -125,29 +160,6 @@ from pairs, lake
 where a + b > 0 and cast(month - interval 12 month as date) >= first_lake_month
   and month in (select month from marts.dim_month where not is_partial and not is_provisional)
 group by all;
-
--- Completeness and nowcast as transform/models/marts/mart_reporting_delay.sql and mart_completeness.sql define
--- them (window 12 months, 12 reference months); tests/web/expect.rs recomputes them in Rust against the real build.
-create temp table newest as
-select cast(date_trunc('month', max(cast(report_date_time as timestamp))) as date) as newest_month,
-       cast(date_trunc('month', min(cast(report_date_time as timestamp))) as date) as first_lake_month
-from raw;
-
-create temp table delays as
-select offense_category, greatest(0, date_diff('month', date_trunc('month', cast(offense_date as timestamp)),
-       date_trunc('month', cast(report_date_time as timestamp)))) as d
-from raw, newest
-where offense_date is not null
-  and cast(date_trunc('month', cast(offense_date as timestamp)) as date)
-      between cast(newest_month - interval 23 month as date) and cast(newest_month - interval 12 month as date)
-  and cast(date_trunc('month', cast(offense_date as timestamp)) as date) >= first_lake_month;
-
-create table marts.mart_reporting_delay as
-with w as (select offense_category, d from delays where d <= 12 union all select 'ALL', d from delays where d <= 12),
-tot as (select offense_category, count(*) as reference_offenses from w group by all)
-select t.offense_category, k.range::integer as delay_months, t.reference_offenses,
-       (select count(*) from w where w.offense_category = t.offense_category and w.d <= k.range) / t.reference_offenses as share_reported
-from tot as t, range(0, 13) as k;
 
 create table marts.mart_completeness as
 with obs as (

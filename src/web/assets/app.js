@@ -60,10 +60,20 @@
     const h = health;
     const marks = [];
     if (h.partial_months.length) marks.push(`<span class="mark partial" title="still filling: counts will grow">partial: ${h.partial_months.map(esc).join(", ")}</span>`);
-    if (h.provisional_months.length) marks.push(`<span class="mark provisional" title="SPD still revising these months">provisional: ${h.provisional_months.map(esc).join(", ")}</span>`);
+    if (h.provisional_months.length) marks.push(`<span class="mark provisional" title="${esc(provisionalMeaning())}">provisional: ${h.provisional_months.map(esc).join(", ")}</span>`);
     const q = h.quarantined_rows || 0;
     if (q > 0) marks.push(`<span class="mark quarantined" data-testid="quarantined" title="rows the source sent that could not be read; \`crimewatch status\` counts them per month and the lake keeps each with its reason">${fmt(q)} ${q === 1 ? "row" : "rows"} could not be read</span>`);
     $("asof").innerHTML = `Data as of <b>${esc(when(h.built_at))}</b> <span class="muted">· source updated ${esc(when(h.source_max_updated_at))} · fetched ${esc(when(h.last_fetched_at))}</span> ${marks.join(" ")}`;
+  }
+
+  // What "provisional" means in this build (/api/health's provisional_rule, docs/reading-the-numbers.md): months
+  // less than N% complete, measured from the reporting delays, or the fixed fallback while there is too little
+  // history to measure them.
+  function provisionalMeaning() {
+    const r = health.provisional_rule;
+    if (!r) return "provisional";
+    if (r.method === "completeness") return `less than ${Math.round(r.complete_share * 1000) / 10}% complete`;
+    return `provisional (the ${r.fixed_months} months before the newest; too little history to measure completeness)`;
   }
 
   function syncForm() {
@@ -182,7 +192,7 @@
     const gap = !firstPrior ? " (none in this range)" : firstPrior !== months[0] ? ` (none before ${esc(firstPrior)})` : "";
     const legend = series.map((s) => `<span><i data-color="${esc(s.color)}"></i>${esc(s.label)} ${fmt(total(s))}</span>`);
     legend.push(view.compare === "prior" ? `<span class="muted"><i class="dash"></i>same month a year earlier${gap}</span>` : `<span class="muted">change vs. same month a year earlier${gap}</span>`);
-    legend.push(`<span class="muted"><i class="band"></i>partial / provisional months</span>`);
+    legend.push(`<span class="muted" data-testid="provisional-legend"><i class="band"></i>partial / ${esc(provisionalMeaning())}</span>`);
     if (series.some((s) => s.nowHigh && s.nowHigh.some((v) => v != null))) legend.push(`<span class="muted"><i class="nowband"></i>expected final count (95%)</span>`);
     if (series.some((s) => s.sig.some((v) => v === true))) legend.push(`<span class="muted"><i class="ring"></i>change beyond usual variation</span>`);
     const flagged = (i) => (flags[i].partial ? " (partial)" : flags[i].provisional ? " (provisional)" : "");

@@ -144,7 +144,7 @@ const Charts = (() => {
     flags.forEach((f, i) => {
       if (!f.partial && !f.provisional) return;
       const cls = f.partial ? "band-partial" : "band-provisional";
-      parts.push(`<rect class="${cls}" x="${x(i) - bw / 2}" y="${m.t}" width="${bw}" height="${ih}"><title>${esc(months[i])}: ${f.partial ? "partial month (still filling)" : "provisional (SPD still revising)"}</title></rect>`);
+      parts.push(`<rect class="${cls}" x="${x(i) - bw / 2}" y="${m.t}" width="${bw}" height="${ih}"><title>${esc(months[i])}: ${f.partial ? "partial month (still filling)" : "provisional (late reports still arriving)"}</title></rect>`);
     });
     for (const t of ticks) {
       parts.push(`<line class="grid" x1="${m.l}" x2="${W - m.r}" y1="${y(t)}" y2="${y(t)}"/>`);

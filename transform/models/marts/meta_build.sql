@@ -14,6 +14,16 @@ fact as (
     select count(*) as fact_rows from {{ ref('fct_offenses') }}
 ),
 
+-- How dim_month flags provisional months: 'completeness' (less than complete_share reported, measured) or
+-- 'fixed' (the provisional_months months before the newest; too little history to measure the delays).
+provisional as (
+    select
+        case when coalesce(max(reference_offenses), 0) >= {{ var('completeness_min_reference') }}
+            then 'completeness' else 'fixed' end as provisional_method
+    from {{ ref('mart_reporting_delay') }}
+    where offense_category = 'ALL'
+),
+
 quarantine as (
     select
         (select coalesce(sum(quarantined), 0) from {{ ref('lake_manifest') }})
@@ -29,5 +39,7 @@ select
     manifest.last_fetched_at,
     lake.source_max_updated_at,
     manifest.newest_lake_month,
-    cast({{ var('provisional_months') }} as integer) as provisional_months
-from lake, manifest, fact, quarantine
+    cast({{ var('provisional_months') }} as integer) as provisional_months,
+    provisional.provisional_method,
+    cast({{ var('complete_share') }} as double) as complete_share
+from lake, manifest, fact, quarantine, provisional
