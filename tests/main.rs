@@ -10,6 +10,7 @@ mod ingest;
 mod lake_integrity;
 mod layout;
 mod numbers;
+mod revisions;
 mod schedule;
 mod tempdir;
 mod warehouse;

@@ -812,6 +812,9 @@ print("version", duckdb.__version__)
         "marts.mart_dispersion",
         "marts.mart_reporting_delay",
         "marts.mart_completeness",
+        "marts.mart_revisions",
+        "marts.mart_month_revisions",
+        "marts.mart_revision_drift",
         "marts.meta_build",
     ] {
         assert!(stdout.contains(&format!("{table} BASE TABLE ")), "{table} missing:\n{stdout}");
@@ -822,7 +825,7 @@ print("version", duckdb.__version__)
     assert_eq!(stdout.matches("VIEW").count(), 4, "fct_offenses and three published marts are views: {stdout}");
     // The intermediate models are ephemeral: they add no relation (nor a schema) to the published file.
     let relations = stdout.lines().filter(|l| l.contains(" BASE TABLE ") || l.contains(" VIEW ")).count();
-    assert_eq!(relations, 18, "seeds, lake_manifest, stg_offenses and the marts only: {stdout}");
+    assert_eq!(relations, 21, "seeds, lake_manifest, stg_offenses and the marts only: {stdout}");
     assert!(stdout.contains("version 2."), "same major version as the bundled DuckDB: {stdout}");
 }
 
@@ -871,11 +874,34 @@ fn lake_and_published_warehouse_open_in_the_duckdb_1x_cli() {
     assert_eq!(lines, [facts.to_string(), "true".to_string(), "v1.5.6".to_string()]);
 }
 
+/// Each month's file kept once more under revisions/ with its record, as first fetched on the 3rd of the next
+/// month: every revision mart then has rows (three months of age 1 make a drift row).
+fn keep_versions_first_fetched_a_month_later(lake: &Path, months: &[&str]) {
+    for m in months {
+        let live = lake.join(format!("spd_crime/report_month={m}"));
+        let file = std::fs::read_dir(&live)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "parquet"))
+            .unwrap();
+        let kept = lake.join(format!("revisions/report_month={m}/20260101T000000.000000Z"));
+        std::fs::create_dir_all(&kept).unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        std::fs::copy(&file, kept.join(&name)).unwrap();
+        let (y, mo): (i32, u32) = (m[..4].parse().unwrap(), m[5..7].parse().unwrap());
+        let next = if mo == 12 { format!("{}-01", y + 1) } else { format!("{y}-{:02}", mo + 1) };
+        let record = json!({"dataset": "tazs-3rd5", "month": m, "rows": 1, "file": name,
+            "fetched_at": format!("{next}-03T08:00:00Z"), "partial": false, "source_kind": "soda"});
+        std::fs::write(kept.join("_month.json"), record.to_string()).unwrap();
+    }
+}
+
 #[test]
 fn dbt_build_on_the_same_project_matches_crimewatch_row_for_row() {
     let dir = data_dir("dbt");
     let lake = dir.join("lake");
     fixture_lake::write(&lake, &golden_rows(), GOLDEN_PARTIAL);
+    keep_versions_first_fetched_a_month_later(&lake, &["2022-04", "2022-05", "2022-06"]);
     let summary = pipeline::build(&settings(&dir), Progress::Hidden).unwrap();
     let our_warnings: BTreeSet<String> = summary.tests.iter().filter(|t| !t.passed()).map(|t| t.name.clone()).collect();
 
@@ -998,7 +1024,7 @@ fn build_prints_a_summary_table_and_json() {
     assert_eq!(summary["published"], json!(true));
     assert_eq!(summary["lake_rows"].as_u64().unwrap() as usize, lake_rows.len());
     assert_eq!(summary["fact_rows"].as_u64().unwrap() as usize, expected::offenses(&lake_rows).len());
-    assert_eq!(summary["models"], json!(16));
+    assert_eq!(summary["models"], json!(19));
     assert_eq!(summary["seeds"], json!(2));
 }
 

@@ -403,7 +403,10 @@ impl Lake {
         self.save_unless_deferred()
     }
 
-    /// Moves `file` to `revisions/report_month=M/<replaced-at>[-damaged]/`, then applies the retention.
+    /// Moves `file` to `revisions/report_month=M/<replaced-at>[-damaged]/`, then applies the retention. The
+    /// version's own record (`_month.json`: its fetched_at and rows) goes with it when it names this file, so the
+    /// warehouse can date every version (stg_lake__revisions). A damaged file is kept as `<name>.damaged`: the
+    /// build reads every `*.parquet` the lake stores and must not trip over bytes that failed verification.
     pub(super) fn keep_revision(&self, m: Month, file: &Path, damaged: bool) -> Result<(), LakeError> {
         let base = self.dir.lake_revisions_of(m);
         let mut stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ").to_string();
@@ -417,7 +420,12 @@ impl Lake {
             i += 1;
         }
         std::fs::create_dir_all(&dir).map_err(LakeError::io("create", &dir))?;
-        durable::rename(file, &dir.join(file_name(file)))?;
+        let record = file.parent().and_then(MonthRecord::read).filter(|r| r.entry.file == file_name(file));
+        if let Some(r) = record {
+            MonthRecord::write_unsynced(&dir, &r.dataset, &r.entry)?;
+        }
+        let kept = if damaged { format!("{}.damaged", file_name(file)) } else { file_name(file) };
+        durable::rename(file, &dir.join(kept))?;
         fsync_dir(&dir)?;
         if let Some(keep) = self.config.revisions_kept_per_month {
             let all = list_dir(&base)?;

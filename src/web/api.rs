@@ -150,11 +150,32 @@ pub async fn heatmap(State(state): State<AppState>, Query(q): Params) -> Result<
 /// `/api/completeness`: recent occurrence months, how complete each is, and the nowcast (no filters: the marts
 /// estimate it for the city per category). `format=csv` as elsewhere.
 pub async fn completeness(State(state): State<AppState>, Query(q): Params) -> Result<Response, WebError> {
-    let f = Filters::parse(&q, &[])?;
-    let key = format!("completeness|{:?}", f.format);
+    unfiltered(state, &q, "completeness", queries::completeness).await
+}
+
+/// `/api/revisions`: the report months SPD revised, count when first fetched against now (no filters: per
+/// month and category for the city). `format=csv` as elsewhere.
+pub async fn revisions(State(state): State<AppState>, Query(q): Params) -> Result<Response, WebError> {
+    unfiltered(state, &q, "revisions", super::revisions::revisions).await
+}
+
+/// `/api/revisions/drift`: the typical drift of revised months by their age when first fetched.
+pub async fn revision_drift(State(state): State<AppState>, Query(q): Params) -> Result<Response, WebError> {
+    unfiltered(state, &q, "revision_drift", super::revisions::drift).await
+}
+
+/// An endpoint that takes no filters (only `format`): one mart query, cached per generation and format.
+async fn unfiltered<T: Serialize + 'static>(
+    state: AppState,
+    q: &[(String, String)],
+    name: &'static str,
+    query: fn(&duckdb::Connection) -> duckdb::Result<Vec<T>>,
+) -> Result<Response, WebError> {
+    let f = Filters::parse(q, &[])?;
+    let key = format!("{name}|{:?}", f.format);
     state
-        .respond(key, Some("completeness"), move |g| {
-            let rows = g.with_conn("completeness", queries::completeness)?;
+        .respond(key, Some(name), move |g| {
+            let rows = g.with_conn(name, query)?;
             render(&rows, f.format)
         })
         .await

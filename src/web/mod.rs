@@ -20,6 +20,7 @@ mod middleware;
 mod published;
 mod queries;
 mod redact;
+mod revisions;
 mod runs;
 pub mod significance;
 mod startup;

@@ -27,6 +27,8 @@ pub fn router(state: AppState, runs: Option<RunsApi>, data_dir: &DataDir) -> Rou
         .route("/api/offenses", get(api::offenses))
         .route("/api/heatmap", get(api::heatmap))
         .route("/api/completeness", get(api::completeness))
+        .route("/api/revisions", get(api::revisions))
+        .route("/api/revisions/drift", get(api::revision_drift))
         .fallback(api::fallback)
         .with_state(state);
     match runs {

@@ -1,7 +1,7 @@
 // Browser check of the dashboard: node check.mjs <base-url> <output-dir>
 // Exits non-zero with a message on the first failed expectation; prints "browser check: ok" at the end.
 import { launch } from "./chromium.mjs";
-import { apiAt, check, fmt, sum, waitReady, watchErrors } from "./lib.mjs";
+import { apiAt, check, fmt, pct, sum, waitReady, watchErrors } from "./lib.mjs";
 
 const [base, outDir] = process.argv.slice(2);
 if (!base || !outDir) {
@@ -110,6 +110,22 @@ try {
   }).filter((b) => b.months);
   check(wantBands.length > 0, `no incomplete month to draw a nowcast band for: ${JSON.stringify(completeness.slice(0, 4))}`);
   check(JSON.stringify(bands) === JSON.stringify(wantBands), `nowcast bands ${JSON.stringify(bands)} != API ${JSON.stringify(wantBands)}`);
+  // How final are the numbers: each revised month's first and current counts and the typical drift, as the API
+  // gives them (the stand-in warehouse revises the six months before the current one).
+  const revisions = (await api("/api/revisions")).filter((r) => r.offense_category === "all");
+  const drift = await api("/api/revisions/drift");
+  check(revisions.length > 0 && drift.length > 0, `stand-in has no revisions to show: ${JSON.stringify(revisions)}`);
+  await page.waitForFunction((n) => document.querySelector("#revisions").dataset.months === String(n), revisions.length);
+  const revRows = await page.$$eval("#revisions tr[data-month]", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
+  const wantRev = revisions.slice().reverse().map((r) => {
+    const d = r.count - r.first_count;
+    const share = pct(Math.round((1000 * d) / r.first_count) / 10);
+    return [r.month, r.first_fetched_at.slice(0, 10), fmt(r.first_count), fmt(r.count), `${d > 0 ? "+" : d < 0 ? "−" : "±"}${fmt(Math.abs(d))} (${share})`, fmt(r.versions)];
+  });
+  check(JSON.stringify(revRows) === JSON.stringify(wantRev), `revision panel ${JSON.stringify(revRows)} != API ${JSON.stringify(wantRev)}`);
+  const driftShown = await page.$$eval("#revisions [data-age]", (ss) => ss.map((x) => [Number(x.dataset.age), Number(x.dataset.median), x.textContent]));
+  check(JSON.stringify(driftShown.map((d) => d.slice(0, 2))) === JSON.stringify(drift.map((d) => [d.age_months, d.median_change_pct])), `drift ${JSON.stringify(driftShown)} != API ${JSON.stringify(drift)}`);
+  check(driftShown.every((d, i) => d[2].includes(pct(drift[i].median_change_pct)) && d[2].includes(`${fmt(drift[i].months)} months`)), `drift text ${JSON.stringify(driftShown)}`);
   const unmatched = await page.textContent("[data-testid=unmatched]");
   check(/not on the map: .*UNKNOWN/.test(unmatched), `unmatched names not reported: ${unmatched}`);
   await page.screenshot({ path: `${outDir}/dashboard.png`, fullPage: true });

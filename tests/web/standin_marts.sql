@@ -184,4 +184,33 @@ select month, offense_category, n::bigint as observed, round(p, 4) as completene
        round(n + greatest(0, nowcast - n - 1.959964 * sd), 1) as nowcast_low, round(nowcast + 1.959964 * sd, 1) as nowcast_high
 from e;
 
+-- STAND-IN revisions (the real marts count the lake's kept versions, tests/revisions.rs checks them): the six
+-- report months before the current one, as if first fetched on the 1st of the next month without every seventh
+-- offense (by id), which SPD added later; two versions each. Gives the page's panel figures to draw.
+create table marts.mart_month_revisions as
+with months as (
+    select cast(date_trunc('month', cast(report_date_time as timestamp)) as date) as month, offense_category,
+           hash(offense_id) % 7 = 0 as late
+    from raw
+),
+recent as (select * from months, current_month where month < current_month and month >= cast(current_month - interval 6 month as date)),
+by_cat as (
+    select month, offense_category, count(*) filter (where not late) as first_count, count(*) as n from recent group by all
+    union all
+    select month, 'ALL', count(*) filter (where not late), count(*) from recent group by month
+)
+select month, offense_category, cast(month + interval 1 month as timestamp) as first_fetched_at,
+       first_count::bigint as first_count, n::bigint as "count", 2 as versions, true as is_live, 1 as age_months
+from by_cat;
+
+create table marts.mart_revision_drift as
+select age_months, count(*)::integer as months,
+       round(median(100.0 * ("count" - first_count) / first_count), 1) as median_change_pct,
+       round(quantile_cont(100.0 * ("count" - first_count) / first_count, 0.25), 1) as change_pct_p25,
+       round(quantile_cont(100.0 * ("count" - first_count) / first_count, 0.75), 1) as change_pct_p75
+from marts.mart_month_revisions
+where offense_category = 'ALL' and first_count > 0
+group by age_months
+having count(*) >= 3;
+
 drop table raw;

@@ -7,6 +7,7 @@ pub(crate) const FILES: &[(&str, &str)] = &[
     ("macros/axis_events.sql", include_str!("../../../transform/macros/axis_events.sql")),
     ("macros/cleaning.sql", include_str!("../../../transform/macros/cleaning.sql")),
     ("macros/generate_schema_name.sql", include_str!("../../../transform/macros/generate_schema_name.sql")),
+    ("macros/offense_category.sql", include_str!("../../../transform/macros/offense_category.sql")),
     ("macros/run_started_at.sql", include_str!("../../../transform/macros/run_started_at.sql")),
     ("macros/with_city_rollup.sql", include_str!("../../../transform/macros/with_city_rollup.sql")),
     (
@@ -62,6 +63,12 @@ pub(crate) const FILES: &[(&str, &str)] = &[
         include_str!("../../../transform/models/marts/mart_offense_breakdown.yml"),
     ),
     ("models/marts/mart_reporting_delay.sql", include_str!("../../../transform/models/marts/mart_reporting_delay.sql")),
+    ("models/marts/mart_revision_drift.sql", include_str!("../../../transform/models/marts/mart_revision_drift.sql")),
+    ("models/marts/mart_revision_drift.yml", include_str!("../../../transform/models/marts/mart_revision_drift.yml")),
+    ("models/marts/mart_revisions.sql", include_str!("../../../transform/models/marts/mart_revisions.sql")),
+    ("models/marts/mart_revisions.yml", include_str!("../../../transform/models/marts/mart_revisions.yml")),
+    ("models/marts/mart_month_revisions.sql", include_str!("../../../transform/models/marts/mart_month_revisions.sql")),
+    ("models/marts/mart_month_revisions.yml", include_str!("../../../transform/models/marts/mart_month_revisions.yml")),
     ("models/marts/mart_reporting_delay.yml", include_str!("../../../transform/models/marts/mart_reporting_delay.yml")),
     ("models/marts/meta_build.sql", include_str!("../../../transform/models/marts/meta_build.sql")),
     ("models/marts/meta_build.yml", include_str!("../../../transform/models/marts/meta_build.yml")),
@@ -75,6 +82,14 @@ pub(crate) const FILES: &[(&str, &str)] = &[
     (
         "models/staging/stg_lake__import_quarantine.yml",
         include_str!("../../../transform/models/staging/stg_lake__import_quarantine.yml"),
+    ),
+    (
+        "models/staging/stg_lake__revisions.sql",
+        include_str!("../../../transform/models/staging/stg_lake__revisions.sql"),
+    ),
+    (
+        "models/staging/stg_lake__revisions.yml",
+        include_str!("../../../transform/models/staging/stg_lake__revisions.yml"),
     ),
     (
         "models/staging/stg_lake__spd_crime.sql",
@@ -113,6 +128,10 @@ pub(crate) const FILES: &[(&str, &str)] = &[
     (
         "tests/assert_nowcast_brackets_observed.sql",
         include_str!("../../../transform/tests/assert_nowcast_brackets_observed.sql"),
+    ),
+    (
+        "tests/assert_revisions_live_versions_match_manifest.sql",
+        include_str!("../../../transform/tests/assert_revisions_live_versions_match_manifest.sql"),
     ),
     (
         "tests/warn_offense_date_after_report_date_time.sql",

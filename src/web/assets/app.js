@@ -333,6 +333,34 @@
     el.innerHTML = parts.join("");
   }
 
+  // "How final are the numbers" (docs/reading-the-numbers.md): per revised report month (all categories) the
+  // count when first fetched against now, and the typical drift by the month's age when first fetched. Not
+  // filtered: asked once, after the first paint.
+  async function loadRevisions() {
+    const [rev, drift] = await Promise.all([getJSON("/api/revisions"), getJSON("/api/revisions/drift")]);
+    const el = $("revisions");
+    if (!rev.ok || !Array.isArray(rev.body)) { el.innerHTML = `<p class="muted">Revisions unavailable.</p>`; return; }
+    const months = rev.body.filter((r) => r.offense_category === "all").reverse();
+    el.dataset.months = String(months.length);
+    if (!months.length) {
+      el.innerHTML = `<p data-testid="no-revisions">No history yet: SPD has not revised any month since the lake began keeping versions, so there is nothing to compare.</p>`;
+      return;
+    }
+    const change = (r) => r.count - r.first_count;
+    const share = (r) => (r.first_count > 0 ? pct(Math.round((1000 * change(r)) / r.first_count) / 10) : "–");
+    const signed = (n) => (n > 0 ? "+" : n < 0 ? "−" : "±") + fmt(Math.abs(n));
+    const drifts = drift.ok && Array.isArray(drift.body) ? drift.body : [];
+    const typical = drifts.length
+      ? `<p data-testid="drift">Typical drift of a revised month, by its age when first fetched: ` + drifts.map((d) =>
+        `<span data-age="${d.age_months}" data-median="${d.median_change_pct}">${d.age_months} ${d.age_months === 1 ? "month" : "months"}: ${pct(d.median_change_pct)} (middle half ${pct(d.change_pct_p25)} to ${pct(d.change_pct_p75)}; ${fmt(d.months)} months)</span>`).join("; ") + `.</p>`
+      : `<p class="muted" data-testid="drift">Too few revised months yet to say how much a month typically moves.</p>`;
+    el.innerHTML = `<p>${fmt(months.length)} ${months.length === 1 ? "month" : "months"} revised since first fetched (all offenses):</p>` + typical +
+      `<table class="rev"><caption class="sr-only">Revised report months: offenses when first fetched and now</caption>` +
+      `<tr><th scope="col">Month</th><th scope="col">Fetched</th><th scope="col">First</th><th scope="col">Now</th><th scope="col">Change</th><th scope="col" title="versions the lake keeps">Ver.</th></tr>` +
+      months.map((r) => `<tr data-month="${esc(r.month)}"><td>${esc(r.month)}</td><td>${esc(r.first_fetched_at ? r.first_fetched_at.slice(0, 10) : "unknown")}</td>` +
+        `<td>${fmt(r.first_count)}</td><td>${fmt(r.count)}</td><td class="change">${signed(change(r))} (${share(r)})</td><td>${fmt(r.versions)}</td></tr>`).join("") + `</table>`;
+  }
+
   function fromForm() {
     for (const k of ["from", "to", "category", "axis", "area_level"]) view[k] = form.elements[k].value;
     view.area = view.area_level ? form.elements.area.value : "";
@@ -371,6 +399,7 @@
     const g = await fetch($("map").dataset.src);
     geo = g.ok ? await g.json() : null;
     await apply(false);
+    loadRevisions();
   }
 
   form.addEventListener("change", (e) => {

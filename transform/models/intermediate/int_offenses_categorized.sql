@@ -25,12 +25,7 @@ categorized as (
         o.report_date_time,
         o.offense_date,
         o.offense_end_date,
-        case
-            when o.spd_offense_category in ('VIOLENT CRIME', 'PROPERTY CRIME', 'ALL OTHER') then o.spd_offense_category
-            when n.fbi_class = 'violent' then 'VIOLENT CRIME'
-            when n.fbi_class = 'property' then 'PROPERTY CRIME'
-            else 'ALL OTHER'
-        end as offense_category,
+        {{ offense_category('o.spd_offense_category', 'n.fbi_class') }} as offense_category,
         case
             when o.spd_offense_category in ('VIOLENT CRIME', 'PROPERTY CRIME', 'ALL OTHER') then 'spd'
             when n.fbi_class is not null then 'nibrs_code'

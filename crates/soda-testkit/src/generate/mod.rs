@@ -5,6 +5,7 @@
 //! before 2016. Rows come out grouped by report month. Deterministic: own PRNG (splitmix64), no `rand`.
 
 pub mod counts;
+pub mod revise;
 mod tables;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
