@@ -815,6 +815,7 @@ print("version", duckdb.__version__)
         "marts.mart_revisions",
         "marts.mart_month_revisions",
         "marts.mart_revision_drift",
+        "marts.mart_expected_range",
         "marts.meta_build",
     ] {
         assert!(stdout.contains(&format!("{table} BASE TABLE ")), "{table} missing:\n{stdout}");
@@ -825,7 +826,7 @@ print("version", duckdb.__version__)
     assert_eq!(stdout.matches("VIEW").count(), 4, "fct_offenses and three published marts are views: {stdout}");
     // The intermediate models are ephemeral: they add no relation (nor a schema) to the published file.
     let relations = stdout.lines().filter(|l| l.contains(" BASE TABLE ") || l.contains(" VIEW ")).count();
-    assert_eq!(relations, 21, "seeds, lake_manifest, stg_offenses and the marts only: {stdout}");
+    assert_eq!(relations, 22, "seeds, lake_manifest, stg_offenses and the marts only: {stdout}");
     assert!(stdout.contains("version 2."), "same major version as the bundled DuckDB: {stdout}");
 }
 
@@ -900,7 +901,18 @@ fn keep_versions_first_fetched_a_month_later(lake: &Path, months: &[&str]) {
 fn dbt_build_on_the_same_project_matches_crimewatch_row_for_row() {
     let dir = data_dir("dbt");
     let lake = dir.join("lake");
-    fixture_lake::write(&lake, &golden_rows(), GOLDEN_PARTIAL);
+    // Plus January 2023 and 2025, so January 2026 has earlier Januaries for an expected range.
+    let mut rows = golden_rows();
+    let template = samples::new_schema_export_rows()[0].clone();
+    for (i, when) in ["2023-01-10T10:00:00.000", "2025-01-12T11:00:00.000"].iter().enumerate() {
+        let mut r = template.clone();
+        r.retain(|k, _| !k.contains("date") && k != "report_datetime" && k != "offense_start_datetime");
+        r.insert("offense_id".into(), json!(format!("7770000{i}")));
+        r.insert("report_date_time".into(), json!(when));
+        r.insert("offense_date".into(), json!(when));
+        rows.push(r);
+    }
+    fixture_lake::write(&lake, &rows, GOLDEN_PARTIAL);
     keep_versions_first_fetched_a_month_later(&lake, &["2022-04", "2022-05", "2022-06"]);
     let summary = pipeline::build(&settings(&dir), Progress::Hidden).unwrap();
     let our_warnings: BTreeSet<String> = summary.tests.iter().filter(|t| !t.passed()).map(|t| t.name.clone()).collect();
@@ -1024,7 +1036,7 @@ fn build_prints_a_summary_table_and_json() {
     assert_eq!(summary["published"], json!(true));
     assert_eq!(summary["lake_rows"].as_u64().unwrap() as usize, lake_rows.len());
     assert_eq!(summary["fact_rows"].as_u64().unwrap() as usize, expected::offenses(&lake_rows).len());
-    assert_eq!(summary["models"], json!(19));
+    assert_eq!(summary["models"], json!(20));
     assert_eq!(summary["seeds"], json!(2));
 }
 

@@ -164,6 +164,22 @@ pub async fn revision_drift(State(state): State<AppState>, Query(q): Params) -> 
     unfiltered(state, &q, "revision_drift", super::revisions::drift).await
 }
 
+/// `/api/expected-range?axis=`: per month, the range its count is expected in from the same month of previous
+/// years, city-wide (an area is refused: the range is estimated for the city only).
+pub async fn expected_range(State(state): State<AppState>, Query(q): Params) -> Result<Response, WebError> {
+    let f = Filters::parse(&q, &[])?;
+    if f.area.is_some() {
+        return Err(WebError::bad("area", "the expected range is for the whole city; leave out area_level and area"));
+    }
+    let key = format!("expected_range|{:?}|{:?}", f.axis, f.format);
+    state
+        .respond(key, Some("expected_range"), move |g| {
+            let rows = g.with_conn("expected_range", |c| super::expected_range::expected_range(c, f.axis))?;
+            render(&rows, f.format)
+        })
+        .await
+}
+
 /// An endpoint that takes no filters (only `format`): one mart query, cached per generation and format.
 async fn unfiltered<T: Serialize + 'static>(
     state: AppState,

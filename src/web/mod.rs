@@ -14,6 +14,7 @@ mod config;
 mod connections;
 mod csv_body;
 mod error;
+mod expected_range;
 mod filters;
 mod geo;
 mod middleware;

@@ -28,6 +28,7 @@ pub fn router(state: AppState, runs: Option<RunsApi>, data_dir: &DataDir) -> Rou
         .route("/api/heatmap", get(api::heatmap))
         .route("/api/completeness", get(api::completeness))
         .route("/api/revisions", get(api::revisions))
+        .route("/api/expected-range", get(api::expected_range))
         .route("/api/revisions/drift", get(api::revision_drift))
         .fallback(api::fallback)
         .with_state(state);

@@ -32,21 +32,24 @@ function readSummaries(page) {
 async function checkSummaries(page, health) {
   const query = await page.evaluate(() => document.body.dataset.query);
   const level = await page.$eval("select[name=level]", (s) => s.value);
-  const [trend, map, areas, offenses, heatmap] = await Promise.all([
+  const axis = new URLSearchParams(query).get("axis") || "occurred";
+  const cityWide = !new URLSearchParams(query).get("area");
+  const [trend, map, areas, offenses, heatmap, expected] = await Promise.all([
     api(`/api/trend?${query}`), api(`/api/areas?level=neighborhood&${query}`), api(`/api/areas?level=${level}&${query}`),
-    api(`/api/offenses?${query}`), api(`/api/heatmap?${query}`),
+    api(`/api/offenses?${query}`), api(`/api/heatmap?${query}`), api(`/api/expected-range?axis=${axis}`),
   ]);
   const s = await readSummaries(page);
 
-  // Trend: one row per month; per series its count, the year-earlier count and the change. A year-earlier month
+  // Trend: one row per month; per series its count, the year-earlier count, the change and (city-wide) the range
+  // expected from the same months of previous years. A year-earlier month
   // before the lake's first reported month has no data: the page shows none (the API's figure there only counts
   // late reports), and draws no point for it.
   const months = [...new Set(trend.map((r) => r.month))];
   const knownFrom = addMonths(health.reported.first_month, 12);
-  const series = s["trend-chart"].head.slice(1).filter((_, j) => j % 3 === 0).map((l) => LABELS[l]);
+  const series = s["trend-chart"].head.slice(1).filter((_, j) => j % 4 === 0).map((l) => LABELS[l]);
   check(series.length >= 2, `trend table series ${JSON.stringify(s["trend-chart"].head)}`);
   check(s["trend-chart"].rows.length === months.length, `trend table has ${s["trend-chart"].rows.length} rows for ${months.length} months`);
-  let blanked = 0;
+  let blanked = 0, ranged = 0;
   months.forEach((m, i) => {
     const row = s["trend-chart"].rows[i];
     check(row[0].startsWith(m), `trend table row ${i} is ${row[0]}, expected ${m}`);
@@ -56,12 +59,16 @@ async function checkSummaries(page, health) {
       if (!known && r.prior_year_count != null) blanked += 1;
       // The change carries the API's verdict in words: beyond or within usual variation (none when not compared).
       const verdict = !known || r.significant == null ? "" : r.significant ? " (beyond usual variation)" : " (within usual variation)";
-      const want = [fmt(r.count), fmt(known ? r.prior_year_count : null), pct(known ? r.yoy_pct : null) + verdict];
-      const got = row.slice(1 + 3 * k, 4 + 3 * k);
+      const e = cityWide ? expected.find((x) => x.month === m && x.offense_category === c) : null;
+      if (e) ranged += 1;
+      const range = e ? `${fmt(e.expected_low)}–${fmt(e.expected_high)}` : "–";
+      const want = [fmt(r.count), fmt(known ? r.prior_year_count : null), pct(known ? r.yoy_pct : null) + verdict, range];
+      const got = row.slice(1 + 4 * k, 5 + 4 * k);
       check(JSON.stringify(got) === JSON.stringify(want), `trend table ${m} ${c}: ${JSON.stringify(got)} != API ${JSON.stringify(want)}`);
     });
   });
   check(blanked > 0, "the fixture should hold year-earlier months the lake does not cover");
+  check(!cityWide || ranged > 0, "the city-wide trend table should show expected ranges");
   for (const c of series) {
     const label = Object.keys(LABELS).find((l) => LABELS[l] === c);
     const total = sum(trend.filter((r) => r.category === c));

@@ -126,6 +126,15 @@ try {
   const driftShown = await page.$$eval("#revisions [data-age]", (ss) => ss.map((x) => [Number(x.dataset.age), Number(x.dataset.median), x.textContent]));
   check(JSON.stringify(driftShown.map((d) => d.slice(0, 2))) === JSON.stringify(drift.map((d) => [d.age_months, d.median_change_pct])), `drift ${JSON.stringify(driftShown)} != API ${JSON.stringify(drift)}`);
   check(driftShown.every((d, i) => d[2].includes(pct(drift[i].median_change_pct)) && d[2].includes(`${fmt(drift[i].months)} months`)), `drift text ${JSON.stringify(driftShown)}`);
+  // The expected range from the same months of previous years: one band per drawn series at the API's figures.
+  const expected = await api(`/api/expected-range?axis=${url0.searchParams.get("axis") || "occurred"}`);
+  const expBands = await page.$$eval("#trend-chart polygon.expected", (ps) => ps.map((p) => ({ series: p.dataset.series, months: p.dataset.months, lows: p.dataset.lows, highs: p.dataset.highs })));
+  const wantExp = initial.drawn.series.map((c) => {
+    const rows = expected.filter((r) => r.offense_category === c && r.month >= from0 && r.month <= to0);
+    return { series: c, months: rows.map((r) => r.month).join(","), lows: rows.map((r) => r.expected_low).join(","), highs: rows.map((r) => r.expected_high).join(",") };
+  }).filter((b) => b.months);
+  check(wantExp.length > 0, `no expected range to draw: ${JSON.stringify(expected.slice(0, 4))}`);
+  check(JSON.stringify(expBands) === JSON.stringify(wantExp), `expected bands ${JSON.stringify(expBands)} != API ${JSON.stringify(wantExp)}`);
   const unmatched = await page.textContent("[data-testid=unmatched]");
   check(/not on the map: .*UNKNOWN/.test(unmatched), `unmatched names not reported: ${unmatched}`);
   await page.screenshot({ path: `${outDir}/dashboard.png`, fullPage: true });

@@ -400,6 +400,74 @@ pub fn completeness(rows: &[Offense]) -> Value {
     Value::Array(out)
 }
 
+/// `/api/expected-range?axis=` recomputed from the rows: for each month (of either axis, up to the current one)
+/// and category, the mean μ of the same month 1…3 years earlier over those that are final (neither partial nor
+/// provisional, see [`flagger`]) and not before the lake, when at least 2; the range μ ∓ 1.96·√(φ·μ·(1 + 1/Y)),
+/// φ from [`dispersion`] (the axis, the city), low end floored at 0.
+pub fn expected_range(rows: &[Offense], axis: &str) -> Value {
+    let flags = flagger(rows);
+    let (first, newest) = (first_lake_month(rows), newest_month(rows));
+    let mut counts: HashMap<(Month, Option<&str>), i64> = HashMap::new();
+    let mut months: Vec<Month> = Vec::new();
+    for o in rows {
+        for a in ["occurred", "reported"] {
+            if let Some((m, _, _)) = on_axis(o, a) {
+                months.push(m);
+                if a == axis {
+                    *counts.entry((m, Some(o.category))).or_default() += 1;
+                    *counts.entry((m, None)).or_default() += 1;
+                }
+            }
+        }
+    }
+    months.sort();
+    months.dedup();
+    // Categories with offenses on either axis; earlier months only where the marts have the month (dim_month).
+    let categories: Vec<&str> = {
+        let mut c: Vec<&str> = rows.iter().map(|o| o.category).collect();
+        c.sort();
+        c.dedup();
+        c
+    };
+    let known: std::collections::HashSet<Month> = months.iter().copied().collect();
+    let r1 = |x: f64| (x * 10.0).round() / 10.0;
+    let mut out = Vec::new();
+    for m in months.into_iter().filter(|m| *m <= newest) {
+        for (mart, label) in [
+            (None, "all"),
+            (Some("ALL OTHER"), "other"),
+            (Some("PROPERTY CRIME"), "property"),
+            (Some("VIOLENT CRIME"), "violent"),
+        ] {
+            if mart.is_some_and(|c| !categories.contains(&c)) {
+                continue;
+            }
+            let earlier: Vec<i64> = (1..=3)
+                .map(|k| Month::new(m.year() - k, m.month()).expect("month"))
+                .filter(|p| {
+                    *p >= first && known.contains(p) && {
+                        let (partial, provisional) = flags(*p);
+                        !partial && !provisional
+                    }
+                })
+                .map(|p| counts.get(&(p, mart)).copied().unwrap_or(0))
+                .collect();
+            if earlier.len() < 2 {
+                continue;
+            }
+            let years = earlier.len() as f64;
+            let mu = earlier.iter().sum::<i64>() as f64 / years;
+            let phi = dispersion(rows, axis, mart, None).unwrap_or(1.0);
+            let half = 1.959964 * (phi * mu * (1.0 + 1.0 / years)).sqrt();
+            out.push(json!({
+                "month": m.to_string(), "offense_category": label, "years": earlier.len(),
+                "expected": r1(mu), "expected_low": r1((mu - half).max(0.0)), "expected_high": r1(mu + half),
+            }));
+        }
+    }
+    Value::Array(out)
+}
+
 /// Whether two JSON tables are equal, numbers within one unit of their last decimal (rounding may differ
 /// there): `completeness` has four decimals, the counts one.
 pub fn close(got: &Value, want: &Value) -> bool {

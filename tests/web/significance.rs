@@ -123,6 +123,15 @@ async fn api_flags_the_planted_change_and_its_intervals_equal_a_recomputation_fr
     assert_eq!(expect::provisional_months(&rows), vec![months_before(now, 1).to_string()]);
     assert_eq!(health["provisional_months"], serde_json::json!(expect::provisional_months(&rows)), "{health}");
 
+    // The expected range from the same months of previous years, on both axes: the mart's figures equal the
+    // test's own recomputation from the rows (two years of final months give every month of the last year one).
+    for axis in ["occurred", "reported"] {
+        let got = get(format!("/api/expected-range?axis={axis}")).await;
+        let want = expect::expected_range(&rows, axis);
+        assert!(want.as_array().unwrap().len() >= 24, "{axis}: {want}");
+        assert!(expect::close(&got, &want), "expected range {axis}\ngot  {got}\nwant {want}");
+    }
+
     let ranking = get(format!("/api/areas?level=neighborhood&axis=occurred&category=all&from={from}&to={to}")).await;
     let ranking = ranking.as_array().unwrap();
     let flagged: Vec<&str> =

@@ -184,6 +184,34 @@ select month, offense_category, n::bigint as observed, round(p, 4) as completene
        round(n + greatest(0, nowcast - n - 1.959964 * sd), 1) as nowcast_low, round(nowcast + 1.959964 * sd, 1) as nowcast_high
 from e;
 
+-- The expected range as transform/models/marts/mart_expected_range.sql defines it (3 years, at least 2 final);
+-- tests/web/significance.rs recomputes it in Rust against the real build.
+create table marts.mart_expected_range as
+with city as (
+    select axis, month, offense_category, sum(n) as n from marts.api_category_trend where area_key is null group by all
+    union all
+    select axis, month, 'ALL', sum(n) from marts.api_category_trend where area_key is null group by axis, month
+),
+final as (select month from marts.dim_month where not is_partial and not is_provisional),
+lake as (select cast(date_trunc('month', min(cast(report_date_time as timestamp))) as date) as first_lake_month from raw),
+grid as (
+    select a.axis, m.month, c.offense_category
+    from (select distinct axis from city) as a, (select distinct offense_category from city) as c, marts.dim_month as m
+),
+earlier as (
+    select g.axis, g.month, g.offense_category, coalesce(s.n, 0) as n
+    from grid as g, range(1, 4) as k, lake
+    join final as p on p.month = cast(g.month - to_years(cast(k.range as integer)) as date)
+    left join city as s on s.axis = g.axis and s.offense_category = g.offense_category and s.month = p.month
+    where p.month >= lake.first_lake_month
+),
+seasonal as (select axis, month, offense_category, avg(n) as mu, count(*) as years from earlier group by all having count(*) >= 2)
+select s.axis, s.month, s.offense_category, s.years::integer as years, round(s.mu, 1) as expected,
+       round(greatest(0, s.mu - 1.959964 * sqrt(coalesce(d.phi, 1.0) * s.mu * (1 + 1.0 / s.years))), 1) as expected_low,
+       round(s.mu + 1.959964 * sqrt(coalesce(d.phi, 1.0) * s.mu * (1 + 1.0 / s.years)), 1) as expected_high
+from seasonal as s
+left join marts.mart_dispersion as d on d.axis = s.axis and d.area_level = 'city' and d.offense_category = s.offense_category;
+
 -- STAND-IN revisions (the real marts count the lake's kept versions, tests/revisions.rs checks them): the six
 -- report months before the current one, as if first fetched on the 1st of the next month without every seventh
 -- offense (by id), which SPD added later; two versions each. Gives the page's panel figures to draw.

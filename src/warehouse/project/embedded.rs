@@ -69,6 +69,8 @@ pub(crate) const FILES: &[(&str, &str)] = &[
     ("models/marts/mart_revisions.yml", include_str!("../../../transform/models/marts/mart_revisions.yml")),
     ("models/marts/mart_month_revisions.sql", include_str!("../../../transform/models/marts/mart_month_revisions.sql")),
     ("models/marts/mart_month_revisions.yml", include_str!("../../../transform/models/marts/mart_month_revisions.yml")),
+    ("models/marts/mart_expected_range.sql", include_str!("../../../transform/models/marts/mart_expected_range.sql")),
+    ("models/marts/mart_expected_range.yml", include_str!("../../../transform/models/marts/mart_expected_range.yml")),
     ("models/marts/mart_reporting_delay.yml", include_str!("../../../transform/models/marts/mart_reporting_delay.yml")),
     ("models/marts/meta_build.sql", include_str!("../../../transform/models/marts/meta_build.sql")),
     ("models/marts/meta_build.yml", include_str!("../../../transform/models/marts/meta_build.yml")),
@@ -132,6 +134,10 @@ pub(crate) const FILES: &[(&str, &str)] = &[
     (
         "tests/assert_revisions_live_versions_match_manifest.sql",
         include_str!("../../../transform/tests/assert_revisions_live_versions_match_manifest.sql"),
+    ),
+    (
+        "tests/assert_expected_range_brackets_the_seasonal_mean.sql",
+        include_str!("../../../transform/tests/assert_expected_range_brackets_the_seasonal_mean.sql"),
     ),
     (
         "tests/warn_offense_date_after_report_date_time.sql",

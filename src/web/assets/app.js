@@ -116,11 +116,12 @@
       offenses: "/api/offenses?" + q,
       heatmap: "/api/heatmap?" + q,
       completeness: "/api/completeness",
+      expected: "/api/expected-range?axis=" + view.axis,
     };
     // The ranking at neighborhood level is the map's own query: asked once.
     const once = new Map(Object.values(urls).map((u) => [u, null]));
     for (const u of once.keys()) once.set(u, getJSON(u));
-    const [trend, areas, map, offenses, heatmap, completeness] = await Promise.all(Object.values(urls).map((u) => once.get(u)));
+    const [trend, areas, map, offenses, heatmap, completeness, expected] = await Promise.all(Object.values(urls).map((u) => once.get(u)));
     if (my !== seq) return;
     const failed = [trend, areas, map, offenses, heatmap].find((r) => !r.ok);
     if (failed) {
@@ -130,7 +131,8 @@
     }
     setMessage("");
     data = { trend: trend.body, areas: areas.body, map: map.body, offenses: offenses.body, heatmap: heatmap.body,
-      completeness: completeness.ok && Array.isArray(completeness.body) ? completeness.body : [] };
+      completeness: completeness.ok && Array.isArray(completeness.body) ? completeness.body : [],
+      expected: expected.ok && Array.isArray(expected.body) ? expected.body : [] };
     for (const a of document.querySelectorAll("a.csv")) {
       const chart = a.dataset.chart;
       a.href = `/api/${chart}?` + (chart === "areas" ? apiQuery({ level: view.level, format: "csv" }) : apiQuery({ format: "csv" }));
@@ -167,6 +169,15 @@
     return { nowcast: pick("nowcast"), nowLow: pick("nowcast_low"), nowHigh: pick("nowcast_high"), complete: pick("completeness") };
   }
 
+  // The expected range of each month from the same months of previous years (/api/expected-range), city-wide:
+  // a count outside it is unusual for its season (docs/reading-the-numbers.md).
+  function expectedOf(category, months) {
+    if (view.area) return {};
+    const by = new Map(data.expected.filter((r) => r.offense_category === category).map((r) => [r.month, r]));
+    const pick = (f) => months.map((m) => (by.has(m) ? by.get(m)[f] : null));
+    return { expLow: pick("expected_low"), expHigh: pick("expected_high") };
+  }
+
   function drawTrend() {
     const rows = data.trend;
     const months = [...new Set(rows.map((r) => r.month))];
@@ -182,7 +193,7 @@
       const pick = (f) => months.map((m) => (by.has(m) ? by.get(m)[f] : null));
       const earlier = (f) => pick(f).map((v, i) => (months[i] < knownFrom ? null : v));
       return { key: c, label: LABELS[c], color: COLORS[c], values: pick("count"), prior: earlier("prior_year_count"), yoy: earlier("yoy_pct"),
-        sig: earlier("significant"), low: earlier("ratio_low"), high: earlier("ratio_high"), ...nowcastOf(c, months) };
+        sig: earlier("significant"), low: earlier("ratio_low"), high: earlier("ratio_high"), ...nowcastOf(c, months), ...expectedOf(c, months) };
     });
     setTotal("trend-total", rows.reduce((s, r) => s + r.count, 0));
     const el = $("trend-chart");
@@ -194,11 +205,13 @@
     legend.push(view.compare === "prior" ? `<span class="muted"><i class="dash"></i>same month a year earlier${gap}</span>` : `<span class="muted">change vs. same month a year earlier${gap}</span>`);
     legend.push(`<span class="muted" data-testid="provisional-legend"><i class="band"></i>partial / ${esc(provisionalMeaning())}</span>`);
     if (series.some((s) => s.nowHigh && s.nowHigh.some((v) => v != null))) legend.push(`<span class="muted"><i class="nowband"></i>expected final count (95%)</span>`);
+    if (view.compare === "prior" && series.some((s) => s.expHigh && s.expHigh.some((v) => v != null))) legend.push(`<span class="muted" data-testid="expected-legend"><i class="expband"></i>usual range, earlier years (95%)</span>`);
     if (series.some((s) => s.sig.some((v) => v === true))) legend.push(`<span class="muted"><i class="ring"></i>change beyond usual variation</span>`);
     const flagged = (i) => (flags[i].partial ? " (partial)" : flags[i].provisional ? " (provisional)" : "");
     const table = srTable(`Offenses per month, ${months[0]} to ${months[months.length - 1]}`,
-      ["Month", ...series.flatMap((s) => [s.label, `${s.label}, a year earlier`, `${s.label}, change`])],
-      months.map((m, i) => [m + flagged(i), ...series.flatMap((s) => [fmt(s.values[i]), fmt(s.prior[i]), pct(s.yoy[i]) + usual(s.sig[i])])]));
+      ["Month", ...series.flatMap((s) => [s.label, `${s.label}, a year earlier`, `${s.label}, change`, `${s.label}, expected range`])],
+      months.map((m, i) => [m + flagged(i), ...series.flatMap((s) => [fmt(s.values[i]), fmt(s.prior[i]), pct(s.yoy[i]) + usual(s.sig[i]),
+        s.expHigh && s.expHigh[i] != null ? `${fmt(s.expLow[i])}–${fmt(s.expHigh[i])}` : "–"])]));
     // The legend is laid out first, so the plot gets the height that is left.
     el.innerHTML = `<div class="plot"></div><div class="legend">${legend.join("")}</div>${table}`;
     Charts.paint(el);

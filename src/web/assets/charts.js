@@ -132,6 +132,7 @@ const Charts = (() => {
       main.forEach((v) => v != null && vals.push(v));
       if (mode === "prior") s.prior.forEach((v) => v != null && vals.push(v));
       if (mode === "prior" && s.nowHigh) s.nowHigh.forEach((v) => v != null && vals.push(v));
+      if (mode === "prior" && s.expHigh) s.expHigh.forEach((v) => v != null && vals.push(v));
     }
     let lo = mode === "yoy" ? Math.min(0, ...vals) : 0;
     let hi = Math.max(mode === "yoy" ? 0 : 1, ...vals);
@@ -176,16 +177,22 @@ const Charts = (() => {
       if (dashed) out += `<path class="${cls} unfinished" d="${dashed}" stroke="${color}"/>`;
       return out;
     }
-    // The nowcast band of incomplete months: the 95% range of the expected final count (counts mode only).
-    for (const s of series) {
-      if (mode !== "prior" || !s.nowHigh) continue;
-      const idx = months.map((_, i) => i).filter((i) => s.nowHigh[i] != null && s.nowLow[i] != null);
-      if (!idx.length) continue;
-      const up = idx.map((i) => `${x(i).toFixed(1)},${y(s.nowHigh[i]).toFixed(1)}`);
-      const down = idx.slice().reverse().map((i) => `${x(i).toFixed(1)},${y(s.nowLow[i]).toFixed(1)}`);
-      const pad = idx.length === 1 ? [`${(x(idx[0]) + 3).toFixed(1)},${y(s.nowHigh[idx[0]]).toFixed(1)}`] : [];
-      parts.push(`<polygon class="nowcast" points="${[...up, ...pad, ...down].join(" ")}" fill="${s.color}" data-series="${s.key}" data-months="${idx.map((i) => esc(months[i])).join(",")}" data-highs="${idx.map((i) => s.nowHigh[i]).join(",")}"><title>${esc(s.label)}: expected final count, 95% range</title></polygon>`);
+    // A band between lows and highs over the months that have both (counts mode only), as one polygon with the
+    // figures in data attributes (the browser tests read them). A single month gets a sliver of width.
+    function band(s, lows, highs, cls, title, withLows) {
+      if (mode !== "prior" || !highs) return;
+      const idx = months.map((_, i) => i).filter((i) => highs[i] != null && lows[i] != null);
+      if (!idx.length) return;
+      const up = idx.map((i) => `${x(i).toFixed(1)},${y(highs[i]).toFixed(1)}`);
+      const down = idx.slice().reverse().map((i) => `${x(i).toFixed(1)},${y(lows[i]).toFixed(1)}`);
+      const pad = idx.length === 1 ? [`${(x(idx[0]) + 3).toFixed(1)},${y(highs[idx[0]]).toFixed(1)}`] : [];
+      const lowsAttr = withLows ? ` data-lows="${idx.map((i) => lows[i]).join(",")}"` : "";
+      parts.push(`<polygon class="${cls}" points="${[...up, ...pad, ...down].join(" ")}" fill="${s.color}" data-series="${s.key}" data-months="${idx.map((i) => esc(months[i])).join(",")}"${lowsAttr} data-highs="${idx.map((i) => highs[i]).join(",")}"><title>${esc(s.label)}: ${title}</title></polygon>`);
     }
+    // The expected range from the same months of previous years: where a count is usual for its season.
+    for (const s of series) band(s, s.expLow, s.expHigh, "expected", "range expected from the same months of previous years (95%)", true);
+    // The nowcast band of incomplete months: the 95% range of the expected final count.
+    for (const s of series) band(s, s.nowLow, s.nowHigh, "nowcast", "expected final count, 95% range", false);
     for (const s of series) {
       if (mode === "prior") parts.push(path(s.prior, "line prior", s.color).replace(/ unfinished/g, ""));
       const main = mode === "yoy" ? s.yoy : s.values;
@@ -210,7 +217,9 @@ const Charts = (() => {
       const star = series.some((s) => s.sig && s.sig[i] === true) ? `<div class="muted">* beyond usual variation</div>` : "";
       const now = series.filter((s) => s.nowcast && s.nowcast[i] != null).map((s) =>
         `<div class="muted">${esc(s.label)}: ${Math.round(100 * s.complete[i])}% reported; expected final ${fmt(Math.round(s.nowcast[i]))} (${fmt(Math.round(s.nowLow[i]))}–${fmt(Math.round(s.nowHigh[i]))})</div>`).join("");
-      return `<b>${esc(months[i])}</b>${note}<table><tr class="muted"><td></td><td>count</td><td>yr earlier</td><td>YoY</td></tr>${rows}</table>${star}${now}`;
+      const exp = series.filter((s) => s.expHigh && s.expHigh[i] != null).map((s) =>
+        `<div class="muted">${esc(s.label)}: expected ${fmt(s.expLow[i])}–${fmt(s.expHigh[i])} from earlier years</div>`).join("");
+      return `<b>${esc(months[i])}</b>${note}<table><tr class="muted"><td></td><td>count</td><td>yr earlier</td><td>YoY</td></tr>${rows}</table>${star}${now}${exp}`;
     };
     interact(el.querySelector("svg"), [...el.querySelectorAll("rect.hover")], { html: tipHtml, cols: 12 });
   }
