@@ -481,6 +481,11 @@ mod tests {
         assert_eq!(std::fs::read(&file).unwrap(), content, "the verified download replaced the garbled file");
         let kept: Vec<String> = list_dir(&dir.lake_revisions_of(m)).unwrap().iter().map(|p| file_name(p)).collect();
         assert!(kept.len() == 1 && kept[0].ends_with("-damaged"), "{kept:?}");
+        // Kept as *.parquet.damaged, so the build's `**/*.parquet` (stg_lake__revisions) never reads it.
+        let inside: Vec<String> =
+            list_dir(&dir.lake_revisions_of(m).join(&kept[0])).unwrap().iter().map(|p| file_name(p)).collect();
+        assert!(inside.iter().any(|n| n.ends_with(".parquet.damaged")), "{inside:?}");
+        assert!(!inside.iter().any(|n| n.ends_with(".parquet")), "{inside:?}");
 
         // Truncated: replaced too. Intact: kept (only the entry is rewritten).
         std::fs::write(&file, &content[..content.len() / 2]).unwrap();
@@ -493,6 +498,28 @@ mod tests {
         let entry = lake.manifest().get(m).unwrap();
         assert_eq!(entry.sha256.as_deref(), Some(checksum::digest(&file).unwrap().sha256.as_str()));
         assert_eq!(entry.bytes, Some(content.len() as u64));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_replaced_version_is_kept_with_its_own_record() {
+        let root = std::env::temp_dir().join(format!("crimewatch-store-record-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let dir = DataDir::new(&root);
+        let mut lake = Lake::open(&dir, &LakeConfig::default(), "tazs-3rd5", "http://127.0.0.1").unwrap();
+        let m = Month::parse("2024-03").unwrap();
+        let first = staged(&lake, m, b"version one");
+        let first_file = first.file.clone();
+        lake.commit(first, None, false, SourceKind::Soda).unwrap();
+        let before = MonthRecord::read(&dir.lake_month(m)).unwrap();
+        assert_eq!(
+            lake.commit(staged(&lake, m, b"version two"), None, false, SourceKind::Soda).unwrap(),
+            Committed::Replaced
+        );
+        let kept = list_dir(&dir.lake_revisions_of(m)).unwrap();
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert!(kept[0].join(&first_file).exists());
+        assert_eq!(MonthRecord::read(&kept[0]), Some(before), "the replaced version's own record, not the new one");
         let _ = std::fs::remove_dir_all(&root);
     }
 
