@@ -324,7 +324,10 @@ fn assert_same_table(
     let got: Vec<Option<String>> =
         bq.query(&bq_sql).remove(0).into_iter().map(|v| v.as_str().map(str::to_string)).collect();
     assert_eq!(got[0], want[0], "{dataset}.{table}: row count");
-    for (i, m) in all.iter().enumerate() {
+    // An empty table (the revision marts before any month is revised) has no column figures to compare: the
+    // engines disagree only on what an aggregate over no rows is (NULL or 0).
+    let compared = if want[0].as_deref() == Some("0") { &all[..0] } else { &all[..] };
+    for (i, m) in compared.iter().enumerate() {
         let (g, w) = (&got[i + 1], &want[i + 1]);
         if m.float {
             let (g, w) =

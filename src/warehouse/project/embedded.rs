@@ -52,8 +52,12 @@ pub(crate) const FILES: &[(&str, &str)] = &[
     ("models/marts/mart_completeness.yml", include_str!("../../../transform/models/marts/mart_completeness.yml")),
     ("models/marts/mart_dispersion.sql", include_str!("../../../transform/models/marts/mart_dispersion.sql")),
     ("models/marts/mart_dispersion.yml", include_str!("../../../transform/models/marts/mart_dispersion.yml")),
+    ("models/marts/mart_expected_range.sql", include_str!("../../../transform/models/marts/mart_expected_range.sql")),
+    ("models/marts/mart_expected_range.yml", include_str!("../../../transform/models/marts/mart_expected_range.yml")),
     ("models/marts/mart_hour_weekday.sql", include_str!("../../../transform/models/marts/mart_hour_weekday.sql")),
     ("models/marts/mart_hour_weekday.yml", include_str!("../../../transform/models/marts/mart_hour_weekday.yml")),
+    ("models/marts/mart_month_revisions.sql", include_str!("../../../transform/models/marts/mart_month_revisions.sql")),
+    ("models/marts/mart_month_revisions.yml", include_str!("../../../transform/models/marts/mart_month_revisions.yml")),
     (
         "models/marts/mart_offense_breakdown.sql",
         include_str!("../../../transform/models/marts/mart_offense_breakdown.sql"),
@@ -63,15 +67,11 @@ pub(crate) const FILES: &[(&str, &str)] = &[
         include_str!("../../../transform/models/marts/mart_offense_breakdown.yml"),
     ),
     ("models/marts/mart_reporting_delay.sql", include_str!("../../../transform/models/marts/mart_reporting_delay.sql")),
+    ("models/marts/mart_reporting_delay.yml", include_str!("../../../transform/models/marts/mart_reporting_delay.yml")),
     ("models/marts/mart_revision_drift.sql", include_str!("../../../transform/models/marts/mart_revision_drift.sql")),
     ("models/marts/mart_revision_drift.yml", include_str!("../../../transform/models/marts/mart_revision_drift.yml")),
     ("models/marts/mart_revisions.sql", include_str!("../../../transform/models/marts/mart_revisions.sql")),
     ("models/marts/mart_revisions.yml", include_str!("../../../transform/models/marts/mart_revisions.yml")),
-    ("models/marts/mart_month_revisions.sql", include_str!("../../../transform/models/marts/mart_month_revisions.sql")),
-    ("models/marts/mart_month_revisions.yml", include_str!("../../../transform/models/marts/mart_month_revisions.yml")),
-    ("models/marts/mart_expected_range.sql", include_str!("../../../transform/models/marts/mart_expected_range.sql")),
-    ("models/marts/mart_expected_range.yml", include_str!("../../../transform/models/marts/mart_expected_range.yml")),
-    ("models/marts/mart_reporting_delay.yml", include_str!("../../../transform/models/marts/mart_reporting_delay.yml")),
     ("models/marts/meta_build.sql", include_str!("../../../transform/models/marts/meta_build.sql")),
     ("models/marts/meta_build.yml", include_str!("../../../transform/models/marts/meta_build.yml")),
     ("models/staging/_sources.yml", include_str!("../../../transform/models/staging/_sources.yml")),
@@ -112,6 +112,10 @@ pub(crate) const FILES: &[(&str, &str)] = &[
         include_str!("../../../transform/tests/assert_dispersion_is_at_least_poisson.sql"),
     ),
     (
+        "tests/assert_expected_range_brackets_the_seasonal_mean.sql",
+        include_str!("../../../transform/tests/assert_expected_range_brackets_the_seasonal_mean.sql"),
+    ),
+    (
         "tests/assert_fct_months_in_lake_manifest.sql",
         include_str!("../../../transform/tests/assert_fct_months_in_lake_manifest.sql"),
     ),
@@ -134,10 +138,6 @@ pub(crate) const FILES: &[(&str, &str)] = &[
     (
         "tests/assert_revisions_live_versions_match_manifest.sql",
         include_str!("../../../transform/tests/assert_revisions_live_versions_match_manifest.sql"),
-    ),
-    (
-        "tests/assert_expected_range_brackets_the_seasonal_mean.sql",
-        include_str!("../../../transform/tests/assert_expected_range_brackets_the_seasonal_mean.sql"),
     ),
     (
         "tests/warn_offense_date_after_report_date_time.sql",
