@@ -123,6 +123,8 @@ try {
     return [r.month, r.first_fetched_at.slice(0, 10), fmt(r.first_count), fmt(r.count), `${d > 0 ? "+" : d < 0 ? "−" : "±"}${fmt(Math.abs(d))} (${share})`, fmt(r.versions)];
   });
   check(JSON.stringify(revRows) === JSON.stringify(wantRev), `revision panel ${JSON.stringify(revRows)} != API ${JSON.stringify(wantRev)}`);
+  const revCsv = await page.$eval(".final a.csv", (a) => a.getAttribute("href"));
+  check(revCsv === "/api/revisions?format=csv", `revision panel's CSV link is ${revCsv}`);
   const driftShown = await page.$$eval("#revisions [data-age]", (ss) => ss.map((x) => [Number(x.dataset.age), Number(x.dataset.median), x.textContent]));
   check(JSON.stringify(driftShown.map((d) => d.slice(0, 2))) === JSON.stringify(drift.map((d) => [d.age_months, d.median_change_pct])), `drift ${JSON.stringify(driftShown)} != API ${JSON.stringify(drift)}`);
   check(driftShown.every((d, i) => d[2].includes(pct(drift[i].median_change_pct)) && d[2].includes(`${fmt(drift[i].months)} months`)), `drift text ${JSON.stringify(driftShown)}`);

@@ -195,6 +195,36 @@ async fn csv_format_carries_the_same_rows_as_json() {
     }
 }
 
+/// The endpoints without filters (the revision audit) and the expected range: CSV carries the JSON's rows, and
+/// the stand-in's expected range is the Rust recomputation (so the browser checks of the band rest on it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revision_and_expected_range_endpoints_answer_json_and_csv_alike() {
+    let rows = fixture_rows();
+    let app = spawn_app("rev-csv", Some(&rows), None).await;
+    for (path, name, column) in [
+        ("/api/revisions", "revisions", "count"),
+        ("/api/revisions/drift", "revision_drift", "months"),
+        ("/api/expected-range?axis=reported", "expected_range", "years"),
+    ] {
+        let json = app.json(path).await;
+        let json_rows = json.as_array().unwrap();
+        assert!(!json_rows.is_empty(), "{path}");
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let (status, body, headers) = app.get(&format!("{path}{sep}format=csv")).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(headers["content-disposition"].to_str().unwrap().contains(&format!("crimewatch-{name}.csv")));
+        let mut reader = csv::Reader::from_reader(body.as_bytes());
+        let col = reader.headers().unwrap().iter().position(|h| h == column).unwrap();
+        let csv_values: Vec<i64> = reader.records().map(|r| r.unwrap()[col].parse().unwrap()).collect();
+        let json_values: Vec<i64> = json_rows.iter().map(|r| r[column].as_i64().unwrap()).collect();
+        assert_eq!(csv_values, json_values, "{path}");
+    }
+    for axis in ["occurred", "reported"] {
+        let got = app.json(&format!("/api/expected-range?axis={axis}")).await;
+        assert!(expect::close(&got, &expect::expected_range(&rows, axis)), "{axis}: {got}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_parameters_get_400_naming_the_parameter_and_allowed_values() {
     let rows = generate(3, 300, month("2024-01"), month("2024-06"));
@@ -213,6 +243,8 @@ async fn bad_parameters_get_400_naming_the_parameter_and_allowed_values() {
         ("/api/heatmap?format=xlsx", "format", "json, csv"),
         ("/api/trend?axis=occurred&axis=reported", "axis", "more than once"),
         ("/api/trend?from=1900-01&to=2024-01", "from", "1200 months"),
+        ("/api/expected-range?area_level=precinct&area=North", "area", "whole city"),
+        ("/api/revisions?catgory=violent", "catgory", "allowed: from, to, axis, category"),
     ];
     for (url, param, needle) in cases {
         let (status, body, _) = app.get(url).await;

@@ -133,7 +133,7 @@
     data = { trend: trend.body, areas: areas.body, map: map.body, offenses: offenses.body, heatmap: heatmap.body,
       completeness: completeness.ok && Array.isArray(completeness.body) ? completeness.body : [],
       expected: expected.ok && Array.isArray(expected.body) ? expected.body : [] };
-    for (const a of document.querySelectorAll("a.csv")) {
+    for (const a of document.querySelectorAll("a.csv[data-chart]")) {
       const chart = a.dataset.chart;
       a.href = `/api/${chart}?` + (chart === "areas" ? apiQuery({ level: view.level, format: "csv" }) : apiQuery({ format: "csv" }));
     }
