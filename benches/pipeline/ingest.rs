@@ -272,8 +272,9 @@ fn failed(report: &mut Report, what: &str, run: usize, r: &ChildRun) {
     ));
 }
 
-/// One pass of every party against the uncached server, which fills its response cache; reported (one run
-/// each) as the uncached figures, the server-bound case.
+/// One pass of every party while the response cache fills; reported (one run each) as the uncached figures, the
+/// server-bound case. A party whose requests an earlier one already made (the "before" binary asks what the
+/// backfill asked) is answered from the cache even here: its requests row shows the hits.
 fn warm_up(parties: &Parties<'_>, report: &mut Report, rows: usize, lake_count: &mut Option<Result<u64, String>>) {
     let (mut backfill, mut py, mut before) = (Party::default(), Party::default(), Party::default());
     let dir = temp_data_dir(0);
@@ -287,9 +288,9 @@ fn warm_up(parties: &Parties<'_>, report: &mut Report, rows: usize, lake_count: 
     let _ = std::fs::remove_dir_all(&dir);
     parties.python(&mut py, report, 0);
     parties.before(&mut before, report, 0);
-    backfill.report(report, "uncached server, warm-up: backfill", rows);
-    py.report(report, "uncached server, warm-up: Python baseline", rows);
-    before.report(report, "uncached server, warm-up: before (BENCH_BASELINE_BIN)", rows);
+    backfill.report(report, "warm-up (cache filling): backfill", rows);
+    py.report(report, "warm-up (cache filling): Python baseline", rows);
+    before.report(report, "warm-up (cache filling): before (BENCH_BASELINE_BIN)", rows);
 }
 
 pub fn run(report: &mut Report) {
