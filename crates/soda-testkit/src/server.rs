@@ -1,8 +1,12 @@
 //! `SodaServer`: a real HTTP/1.1 server on 127.0.0.1 that serves one data set the way Socrata's SODA 2.x
 //! endpoints do, with revisions (`set_rows`, `touch_all`, `rename_column`) and injectable faults. One accept
 //! thread plus one thread per connection (keep-alive honoured); usable from sync and async tests alike.
+//!
+//! With [`SodaServer::with_response_cache`] it answers a request it has answered before from memory, as a
+//! production SODA host's response cache does: the benchmark's parties then measure themselves, not the kit's
+//! SoQL engine (which evaluates every page over every row).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -109,6 +113,45 @@ impl Publisher {
     }
 }
 
+/// Answers already sent, by request, for one generation of what the server serves.
+#[derive(Default)]
+struct ResponseCache {
+    /// The [`Shared::generation`] the entries were computed at; a newer one empties the cache.
+    generation: u64,
+    entries: HashMap<CacheKey, Arc<Response>>,
+    /// Requests answered from the cache since it was turned on.
+    hits: u64,
+}
+
+/// What an answer depends on besides the data: the method, the raw target (path and query, byte for byte) and
+/// the app token sent (the server may require one).
+type CacheKey = (String, String, Option<String>);
+
+impl ResponseCache {
+    fn get(&mut self, generation: u64, key: &CacheKey) -> Option<Arc<Response>> {
+        self.expire(generation);
+        let hit = self.entries.get(key).cloned();
+        self.hits += u64::from(hit.is_some());
+        hit
+    }
+
+    fn put(&mut self, generation: u64, key: CacheKey, response: Arc<Response>) {
+        self.expire(generation);
+        if self.generation == generation {
+            self.entries.insert(key, response);
+        }
+    }
+
+    /// Drops every entry computed before `generation`; an answer computed at an older generation than the
+    /// cache's is never stored (`put` checks).
+    fn expire(&mut self, generation: u64) {
+        if generation > self.generation {
+            self.entries.clear();
+            self.generation = generation;
+        }
+    }
+}
+
 struct Shared {
     dataset_id: String,
     mode: Mode,
@@ -124,6 +167,11 @@ struct Shared {
     refuse_id_sum: AtomicBool,
     app_token: Mutex<Option<String>>,
     stop: AtomicBool,
+    /// Bumped after every change to what the server answers (data, renames, refusals, the app token), so a
+    /// cached answer is only reused for the generation it was computed at.
+    generation: AtomicU64,
+    /// `Some` when the response cache is on.
+    cache: Mutex<Option<ResponseCache>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -138,6 +186,31 @@ impl Shared {
     fn replace(&self, ds: Dataset) {
         ds.warm_indexes();
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(ds);
+        self.changed();
+    }
+
+    /// Marks every cached answer stale. Called *after* the change: a request reads the generation before it
+    /// reads the data, so an answer stored under the new generation was computed from the new data.
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The normal answer to `req`, from the response cache when it is on and holds one for the current generation.
+    fn answer_normally(&self, req: &Request, path: &str, pairs: &[(String, String)]) -> Arc<Response> {
+        if lock(&self.cache).is_none() {
+            return Arc::new(respond(self, req, path, pairs));
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let key = (req.method.clone(), req.target.clone(), req.header("x-app-token").map(str::to_string));
+        if let Some(hit) = lock(&self.cache).as_mut().and_then(|c| c.get(generation, &key)) {
+            return hit;
+        }
+        // Computed outside the lock: connections answering other requests do not wait for this one.
+        let fresh = Arc::new(respond(self, req, path, pairs));
+        if let Some(cache) = lock(&self.cache).as_mut() {
+            cache.put(generation, key, Arc::clone(&fresh));
+        }
+        fresh
     }
 
     fn take_fault(&self, kind: RequestKind) -> Option<FaultKind> {
@@ -214,11 +287,29 @@ impl SodaServer {
             refuse_id_sum: AtomicBool::new(false),
             app_token: Mutex::new(None),
             stop: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
+            cache: Mutex::new(None),
         });
         let s = shared.clone();
         let accept =
             std::thread::Builder::new().name("soda-accept".to_string()).spawn(move || accept_loop(listener, s))?;
         Ok(SodaServer { shared, addr, accept: Some(accept) })
+    }
+
+    /// Turns the response cache on: a request answered before (same method, path and query byte for byte, same
+    /// app token) while the data and settings are unchanged gets the same bytes again from memory, without
+    /// evaluating its SoQL. Any revision (`set_rows`, `touch_all`, `rename_column`) or setting change empties it.
+    /// Faults bypass it (a faulted answer is never stored, and a fault still fires), and every request is still
+    /// logged. It holds every distinct answer until the next change: the 1.2M-row benchmark's pages take ~0.8 GB
+    /// per client's set of queries.
+    pub fn with_response_cache(self) -> SodaServer {
+        *lock(&self.shared.cache) = Some(ResponseCache::default());
+        self
+    }
+
+    /// Requests answered from the response cache so far (0 when it is off).
+    pub fn response_cache_hits(&self) -> u64 {
+        lock(&self.shared.cache).as_ref().map_or(0, |c| c.hits)
     }
 
     /// `http://127.0.0.1:PORT`, no trailing slash.
@@ -267,22 +358,26 @@ impl SodaServer {
         if let Some(ds) = self.shared.dataset().renamed(from, to) {
             self.shared.replace(ds);
         }
+        self.shared.changed();
     }
 
     /// When set, aggregating `:updated_at` answers 400 in Socrata's error shape.
     pub fn refuse_updated_at_aggregates(&self, refuse: bool) {
         self.shared.refuse_updated_at.store(refuse, Ordering::SeqCst);
+        self.shared.changed();
     }
 
     /// When set, summing `offense_id` (`sum(offense_id::number)`) answers 400 in Socrata's error shape, while
     /// every other aggregate works: an independent SODA server did exactly this.
     pub fn refuse_offense_id_sums(&self, refuse: bool) {
         self.shared.refuse_id_sum.store(refuse, Ordering::SeqCst);
+        self.shared.changed();
     }
 
     /// When set, a request without this `X-App-Token` gets 403.
     pub fn require_app_token(&self, token: Option<&str>) {
         *lock(&self.shared.app_token) = token.map(str::to_string);
+        self.shared.changed();
     }
 
     /// Every request served so far, in order.
@@ -355,7 +450,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 
 /// What to do with one request.
 enum Action {
-    Respond(Response),
+    Respond(Arc<Response>),
     Truncate(Response),
     Reset,
 }
@@ -390,38 +485,38 @@ fn answer(conn: &mut Connection, shared: &Shared, req: &Request) -> bool {
                 while Instant::now() < until && !shared.stop.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(20));
                 }
-                Action::Respond(respond(shared, req, path, &pairs))
+                Action::Respond(Arc::new(respond(shared, req, path, &pairs)))
             }
             Some(FaultKind::BadValue { field, raw }) => {
                 let mut r = respond(shared, req, path, &pairs);
                 if r.status == 200 {
                     replace_value(&mut r.body, &field, &raw);
                 }
-                Action::Respond(r)
+                Action::Respond(Arc::new(r))
             }
             Some(FaultKind::TooManyRequests { retry_after_seconds }) => {
                 let r = Response::json(
                     429,
                     &serde_json::json!({"code": "too_many_requests", "error": true, "message": "Too many requests; slow down or use an app token"}),
                 );
-                Action::Respond(match retry_after_seconds {
+                Action::Respond(Arc::new(match retry_after_seconds {
                     Some(s) => r.with_header("Retry-After", s.to_string()),
                     None => r,
-                })
+                }))
             }
-            Some(FaultKind::ServerError) => Action::Respond(Response::json(
+            Some(FaultKind::ServerError) => Action::Respond(Arc::new(Response::json(
                 500,
                 &serde_json::json!({"code": "internal_error", "error": true, "message": "Internal error"}),
-            )),
-            Some(FaultKind::Unavailable) => Action::Respond(Response::json(
+            ))),
+            Some(FaultKind::Unavailable) => Action::Respond(Arc::new(Response::json(
                 503,
                 &serde_json::json!({"code": "service_unavailable", "error": true, "message": "Service temporarily unavailable"}),
-            )),
-            Some(FaultKind::Accepted) => Action::Respond(Response::json(
+            ))),
+            Some(FaultKind::Accepted) => Action::Respond(Arc::new(Response::json(
                 202,
                 &serde_json::json!({"message": "Processing; retry shortly", "status": "processing"}),
-            )),
-            None => Action::Respond(respond(shared, req, path, &pairs)),
+            ))),
+            None => Action::Respond(shared.answer_normally(req, path, &pairs)),
         };
         let head_only = req.method == "HEAD";
         let (status, bytes) = match &action {

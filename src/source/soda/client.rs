@@ -4,9 +4,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue};
 
+use super::body::{Body, BodyPool};
 use super::page::{decode_page, DecodedPage};
 use super::response::{parse_fingerprints, terminal, Fingerprints, SocrataError};
 use crate::domain::Month;
@@ -29,6 +29,7 @@ pub struct SodaClient {
     token: Option<HeaderValue>,
     config: SourceConfig,
     traffic: Arc<Traffic>,
+    bodies: Arc<BodyPool>,
 }
 
 enum Failure {
@@ -71,6 +72,7 @@ impl SodaClient {
             token,
             config: config.clone(),
             traffic: Arc::new(Traffic::default()),
+            bodies: Arc::new(BodyPool::default()),
         })
     }
 
@@ -87,8 +89,8 @@ impl SodaClient {
                     .get("x-soda2-fields")
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| serde_json::from_str::<Vec<String>>(v).ok());
-                let rows: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(&body)
-                    .map_err(|e| format!("probe body is not a JSON array of rows: {e}"))?;
+                let rows: Vec<serde_json::Map<String, serde_json::Value>> =
+                    serde_json::from_slice(body).map_err(|e| format!("probe body is not a JSON array of rows: {e}"))?;
                 let keys: Vec<String> = rows.first().map(|r| r.keys().cloned().collect()).unwrap_or_default();
                 Ok((header_fields, keys))
             })
@@ -169,7 +171,7 @@ impl SodaClient {
         aggregates: Aggregates,
     ) -> Result<Fingerprints, SourceError> {
         let params = soql::fingerprints(&schema.report_date_field, &schema.offense_id_field, since, until, aggregates);
-        let months = self.request("aggregate", &params, |_, body| parse_fingerprints(&body)).await?;
+        let months = self.request("aggregate", &params, |_, body| parse_fingerprints(body)).await?;
         Ok(Fingerprints { months, aggregates })
     }
 
@@ -185,7 +187,7 @@ impl SodaClient {
         let params = soql::month_page(schema, month, self.config.page_size_rows, offset);
         let schema = Arc::clone(schema);
         self.request_body("page", &params, move |_, body| {
-            decode_page(&schema, &body).map_err(|e| {
+            decode_page(&schema, body).map_err(|e| {
                 if e.cut_short {
                     BodyError::Unreadable(e.to_string())
                 } else {
@@ -201,7 +203,7 @@ impl SodaClient {
     async fn request<T, F>(&self, kind: &'static str, params: &Params, parse: F) -> Result<T, SourceError>
     where
         T: Send + 'static,
-        F: Fn(&HeaderMap, Bytes) -> Result<T, String> + Send + Sync + 'static,
+        F: Fn(&HeaderMap, &[u8]) -> Result<T, String> + Send + Sync + 'static,
     {
         self.request_body(kind, params, move |h, b| parse(h, b).map_err(BodyError::Unreadable)).await
     }
@@ -211,7 +213,7 @@ impl SodaClient {
     async fn request_body<T, F>(&self, kind: &'static str, params: &Params, parse: F) -> Result<T, SourceError>
     where
         T: Send + 'static,
-        F: Fn(&HeaderMap, Bytes) -> Result<T, BodyError> + Send + Sync + 'static,
+        F: Fn(&HeaderMap, &[u8]) -> Result<T, BodyError> + Send + Sync + 'static,
     {
         let url = reqwest::Url::parse_with_params(&self.resource_url, params.iter().map(|(k, v)| (*k, v.as_str())))
             .map_err(|e| SourceError::Client(format!("bad URL {}: {e}", self.resource_url)))?;
@@ -244,7 +246,7 @@ impl SodaClient {
     ) -> Result<T, Failure>
     where
         T: Send + 'static,
-        F: Fn(&HeaderMap, Bytes) -> Result<T, BodyError> + Send + Sync + 'static,
+        F: Fn(&HeaderMap, &[u8]) -> Result<T, BodyError> + Send + Sync + 'static,
     {
         let mut req = self.http.get(url.clone()).header("Accept", "application/json");
         if let Some(t) = &self.token {
@@ -260,8 +262,7 @@ impl SodaClient {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         let headers = resp.headers().clone();
-        let body = resp.bytes().await;
-        let body = match body {
+        let body = match self.read_body(resp).await {
             Ok(b) => b,
             Err(e) => return Err(transient(format!("HTTP {status}, body cut short: {}", describe(&e)), retry_after)),
         };
@@ -269,7 +270,7 @@ impl SodaClient {
         tracing::debug!(stage = "source", kind, status, bytes = body.len(), url = %shown, "response");
         match status {
             200 => {
-                let parsed = tokio::task::spawn_blocking(move || parse.as_ref()(&headers, body))
+                let parsed = tokio::task::spawn_blocking(move || parse.as_ref()(&headers, &body))
                     .await
                     .map_err(|e| transient(format!("parser task failed: {e}"), None))?;
                 parsed.map_err(|e| match e {
@@ -286,6 +287,17 @@ impl SodaClient {
             }
             _ => Err(Failure::Terminal(terminal(status, shown, &body))),
         }
+    }
+
+    /// The whole body, chunk by chunk into a buffer from the pool (sized by `Content-Length` when there is one,
+    /// so it does not grow while it fills).
+    async fn read_body(&self, mut resp: reqwest::Response) -> Result<Body, reqwest::Error> {
+        let size_hint = resp.content_length().unwrap_or(0).min(1 << 30) as usize;
+        let mut body = self.bodies.body(size_hint);
+        while let Some(chunk) = resp.chunk().await? {
+            body.extend(&chunk);
+        }
+        Ok(body)
     }
 
     fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {

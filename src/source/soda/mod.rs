@@ -8,6 +8,7 @@
 //! back off exponentially with jitter, or as long as `Retry-After` says (0 included), up to
 //! `source.max_attempts` tries. The app token travels in the `X-App-Token` header, never in a URL or a log line.
 
+mod body;
 mod client;
 mod page;
 mod response;

@@ -40,6 +40,10 @@ struct Args {
     /// Serve the real sample rows (shared/data/spd-samples, the first pull: 4,078 rows, old schema) instead.
     #[arg(long, conflicts_with_all = ["rows", "seed", "since", "until", "schema"])]
     samples: bool,
+    /// Answer a request seen before (same path and query, same data) from memory instead of evaluating its SoQL
+    /// again, as a production host's response cache does; for benchmarks that measure the client.
+    #[arg(long)]
+    response_cache: bool,
     /// Exit when stdin reaches end of file.
     #[arg(long)]
     exit_on_stdin_eof: bool,
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Box::new(generate::iter(&GenSpec { seed: args.seed, first: args.since, last: until, rows: args.rows, schema }))
     };
     let server = match SodaServer::bind(args.addr, &args.dataset, rows) {
+        Ok(server) if args.response_cache => server.with_response_cache(),
         Ok(server) => server,
         Err(e) => return fail(&format!("cannot listen on {}: {e}", args.addr)),
     };

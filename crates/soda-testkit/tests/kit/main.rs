@@ -4,6 +4,7 @@
 //! same answers as a process.
 
 mod access;
+mod cache;
 mod client;
 mod counts;
 mod expect;

@@ -94,6 +94,17 @@ fn soda_server_serves_the_generators_rows_and_exits_when_stdin_closes() {
 }
 
 #[test]
+fn soda_server_with_a_response_cache_answers_alike_twice() {
+    let args = ["--rows", "2500", "--seed", "7", "--since", "2024-01", "--until", "2024-06", "--response-cache"];
+    let server = Process::start(&args);
+    let rows = generate::rows(&spec(7, "2024-01", "2024-06", 2500, Schema::Nibrs));
+    let want: BTreeMap<String, u64> =
+        expected_by_month(&rows, "report_date_time").into_iter().map(|(m, (n, _))| (m, n)).collect();
+    assert_eq!(counts_by_month(&server.url, "report_date_time"), want, "computed");
+    assert_eq!(counts_by_month(&server.url, "report_date_time"), want, "from the cache");
+}
+
+#[test]
 fn soda_server_serves_the_real_samples_and_ends_on_sigterm() {
     let server = Process::start(&["--samples"]);
     let pull1 = samples::pull1();
