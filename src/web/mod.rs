@@ -17,6 +17,7 @@ mod error;
 mod filters;
 mod geo;
 mod middleware;
+mod precompressed;
 mod published;
 mod queries;
 mod redact;
