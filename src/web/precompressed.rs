@@ -5,13 +5,16 @@
 //! first request that asks for it (with tower-http's own encoder, so the bytes are those the layer would send);
 //! [`choose_encoding`], inside the compression layer, serves the slot and marks the response encoded, which the
 //! compression layer then leaves alone. A request that accepts neither gzip nor br gets the plain bytes.
+//!
+//! Each answer also carries a weak ETag of its bytes (as the assets do): a client that sends it back in
+//! `If-None-Match` gets a 304 without a body while the answer is unchanged, across publishes too.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderValue, Response};
+use axum::http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use axum::middleware::Next;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -19,12 +22,17 @@ use tokio::sync::OnceCell;
 use tower::ServiceExt;
 use tower_http::compression::Compression;
 
+use super::assets;
+
 /// A response body as cached: its content type, its bytes, and its compressed forms once asked for.
 #[derive(Debug, Clone)]
 pub struct Cached {
     pub content_type: &'static str,
     pub body: Bytes,
     encoded: Arc<Encoded>,
+    /// The bytes' version (hex prefix of their SHA-256) and the weak ETag made of it.
+    version: Arc<str>,
+    etag: HeaderValue,
 }
 
 #[derive(Debug, Default)]
@@ -35,7 +43,8 @@ struct Encoded {
 
 impl Cached {
     pub fn new(content_type: &'static str, body: Bytes) -> Cached {
-        Cached { content_type, body, encoded: Arc::default() }
+        let (version, etag) = assets::content_tag(&body);
+        Cached { content_type, body, encoded: Arc::default(), version: version.into(), etag }
     }
 
     /// The body in `encoding`, compressed on first use; `None` when the encoder declined (a tiny body).
@@ -111,11 +120,24 @@ async fn compress(encoding: Encoding, content_type: &'static str, body: Bytes) -
     resp.into_body().collect().await.ok().map(|c| c.to_bytes())
 }
 
-/// Serves a cached answer (a response carrying [`Cached`] as an extension) in the encoding the request accepts.
+/// Serves a cached answer (a response carrying [`Cached`] as an extension) in the encoding the request accepts,
+/// with its ETag; a 304 without a body when `If-None-Match` names it.
 pub async fn choose_encoding(req: Request, next: Next) -> Response<Body> {
     let encoding = negotiate(req.headers());
+    let mut validators = HeaderMap::new();
+    for v in req.headers().get_all(header::IF_NONE_MATCH) {
+        validators.append(header::IF_NONE_MATCH, v.clone());
+    }
     let mut resp = next.run(req).await;
     let Some(cached) = resp.extensions_mut().remove::<Cached>() else { return resp };
+    resp.headers_mut().insert(header::ETAG, cached.etag.clone());
+    if assets::matches(&validators, &cached.version) {
+        *resp.status_mut() = StatusCode::NOT_MODIFIED;
+        resp.headers_mut().remove(header::CONTENT_TYPE);
+        resp.headers_mut().remove(header::CONTENT_DISPOSITION);
+        *resp.body_mut() = Body::empty();
+        return resp;
+    }
     let Some(encoding) = encoding else { return resp };
     let Some(bytes) = cached.encoded(encoding).await else { return resp };
     let headers = resp.headers_mut();
