@@ -67,12 +67,15 @@ impl AppState {
 }
 
 fn finish(generation: u64, cached: Cached, csv_name: Option<&'static str>) -> Response {
+    let content_type = cached.content_type;
     let mut resp =
-        ([(header::CONTENT_TYPE, HeaderValue::from_static(cached.content_type))], cached.body).into_response();
+        ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], cached.body.clone()).into_response();
+    // For the encoding layer (src/web/precompressed.rs): the compressed forms are kept with the cached answer.
+    resp.extensions_mut().insert(cached);
     let headers = resp.headers_mut();
     headers.insert("x-warehouse-generation", HeaderValue::from(generation));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if let (Some(name), true) = (csv_name, cached.content_type.starts_with("text/csv")) {
+    if let (Some(name), true) = (csv_name, content_type.starts_with("text/csv")) {
         if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"crimewatch-{name}.csv\"")) {
             headers.insert(header::CONTENT_DISPOSITION, v);
         }
@@ -84,11 +87,11 @@ fn render<T: Serialize>(rows: &[T], format: Format) -> Result<Cached, WebError> 
     match format {
         Format::Json => {
             let body = serde_json::to_vec(rows).map_err(|e| WebError::Task(format!("JSON encoding: {e}")))?;
-            Ok(Cached { content_type: "application/json", body: Bytes::from(body) })
+            Ok(Cached::new("application/json", Bytes::from(body)))
         }
         Format::Csv => {
             let body = csv_body::render(rows).map_err(|e| WebError::Task(format!("CSV encoding: {e}")))?;
-            Ok(Cached { content_type: "text/csv; charset=utf-8", body: Bytes::from(body) })
+            Ok(Cached::new("text/csv; charset=utf-8", Bytes::from(body)))
         }
     }
 }
@@ -114,7 +117,7 @@ pub async fn health(State(state): State<AppState>) -> Result<Response, WebError>
             let bounds = g.bounds()?;
             let h = queries::health(g, &bounds)?;
             let body = serde_json::to_vec(&h).map_err(|e| WebError::Task(format!("JSON encoding: {e}")))?;
-            Ok(Cached { content_type: "application/json", body: Bytes::from(body) })
+            Ok(Cached::new("application/json", Bytes::from(body)))
         })
         .await
 }

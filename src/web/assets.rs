@@ -44,12 +44,18 @@ struct Asset {
 
 impl Asset {
     fn new(name: &'static str, content_type: &'static str, body: String) -> Asset {
-        let digest = Sha256::digest(body.as_bytes());
-        let version: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-        // A hex string in quotes is always a valid header value.
-        let etag = HeaderValue::from_str(&format!("W/\"{version}\"")).expect("hex ETag");
+        let (version, etag) = content_tag(body.as_bytes());
         Asset { name, content_type, body, version, etag }
     }
+}
+
+/// A content's version (hex prefix of its SHA-256) and the weak ETag made of it; API answers use the same.
+pub(super) fn content_tag(content: &[u8]) -> (String, HeaderValue) {
+    let digest = Sha256::digest(content);
+    let version: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    // A hex string in quotes is always a valid header value.
+    let etag = HeaderValue::from_str(&format!("W/\"{version}\"")).expect("hex ETag");
+    (version, etag)
 }
 
 struct Assets {
@@ -102,7 +108,7 @@ fn serve(asset: &'static Asset, cache: &'static str, request: &HeaderMap) -> Res
 }
 
 /// Whether `If-None-Match` names this version (weak comparison, as RFC 9110 asks for `If-None-Match`).
-fn matches(request: &HeaderMap, version: &str) -> bool {
+pub(super) fn matches(request: &HeaderMap, version: &str) -> bool {
     request.get_all(header::IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
         |tag| {
             let tag = tag.trim();

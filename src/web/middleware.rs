@@ -5,7 +5,8 @@
 //! - a `request` span per request (method, path) and one `response` event (status, latency) at info
 //!   level, so `-v` gives an access log and errors logged while answering carry the request they belong to;
 //! - a panic in a handler becomes a 500 that says so (the panic message goes to the log, not to the client);
-//! - gzip or br for every body worth it (assets and API answers; tower-http skips tiny bodies and images);
+//! - gzip or br for every body worth it (assets and API answers; tower-http skips tiny bodies and images); an API
+//!   answer is compressed once with its cache entry ([`super::precompressed`]), not for every response;
 //! - request bodies over `web.max_body_bytes` are refused with 413 (by `Content-Length` before anything is read,
 //!   and while streaming otherwise);
 //! - [`SECURITY_HEADERS`] on every response: the page, its assets, the API and every error.
@@ -44,6 +45,8 @@ pub fn layers(app: Router, max_body_bytes: u64) -> Router {
     let mut app = app
         .layer(middleware::from_fn_with_state(max_body_bytes, limit_body))
         .layer(CatchPanicLayer::custom(panic_response))
+        // Inside the compression layer: a cached API answer goes out compressed once, not per response.
+        .layer(middleware::from_fn(super::precompressed::choose_encoding))
         .layer(CompressionLayer::new());
     for (name, value) in SECURITY_HEADERS {
         app = app

@@ -18,6 +18,7 @@ mod expected_range;
 mod filters;
 mod geo;
 mod middleware;
+mod precompressed;
 mod published;
 mod queries;
 mod redact;

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
-use bytes::Bytes;
 use duckdb::{AccessMode, Config, Connection};
 
 use super::bounds::Bounds;
@@ -39,12 +38,8 @@ impl FileKey {
     }
 }
 
-/// A cached response body.
-#[derive(Debug, Clone)]
-pub struct Cached {
-    pub content_type: &'static str,
-    pub body: Bytes,
-}
+/// A cached answer: its bytes, and their compressed forms once asked for ([`super::precompressed`]).
+pub use super::precompressed::Cached;
 
 /// One published file, open read-only.
 pub struct Generation {

@@ -1,6 +1,7 @@
-//! HTTP around the API: versioned asset URLs cached for a year and the page revalidated with its ETag; gzip and br
-//! bodies that decode to the very bytes of the identity body; 5xx bodies that say what failed without file paths
-//! or DuckDB's text, whose detail is logged once, inside a per-request span that also logs status and latency.
+//! HTTP around the API: versioned asset URLs cached for a year and the page and API answers revalidated with their
+//! ETags; gzip and br bodies that decode to the very bytes of the identity body; 5xx bodies that say what failed
+//! without file paths or DuckDB's text, whose detail is logged once, inside a per-request span that also logs
+//! status and latency.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
@@ -134,6 +135,37 @@ async fn assets_and_api_bodies_are_sent_br_or_gzip_and_decode_to_the_same_bytes(
             assert!(br.len() * 3 < plain.len() && gz.len() * 3 < plain.len(), "{path} hardly compressed");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_answers_carry_an_etag_of_their_bytes_and_an_unchanged_answer_costs_a_304() {
+    let m = |s: &str| Month::parse(s).unwrap();
+    let rows = generate(12, 3000, m("2024-01"), m("2025-06"));
+    let app = spawn_app("http-api-etag", Some(&rows), None).await;
+    let client = raw_client();
+    let trend = format!("{}/api/trend", app.base);
+    let (status, h, plain) = get(&client, &trend, &[]).await;
+    assert_eq!(status, 200);
+    let etag = header(&h, "etag").to_string();
+    let digest: String = Sha256::digest(&plain).iter().take(8).map(|b| format!("{b:02x}")).collect();
+    assert_eq!(etag, format!("W/\"{digest}\""), "the ETag names the answer's bytes");
+    // Compressed or not, the same answer has the same (weak) ETag, and naming it costs a 304 without a body.
+    for accept in ["identity", "gzip", "br"] {
+        let (status, h, _) = get(&client, &trend, &[("accept-encoding", accept)]).await;
+        assert_eq!((status, header(&h, "etag")), (200, etag.as_str()), "{accept}");
+        let (status, h, body) = get(&client, &trend, &[("accept-encoding", accept), ("if-none-match", &etag)]).await;
+        assert_eq!((status, body.len(), header(&h, "etag")), (304, 0, etag.as_str()), "{accept}");
+        assert_eq!(header(&h, "cache-control"), "no-cache", "{accept}");
+    }
+    // Another answer (other filters) has another ETag, so the first one's does not match it.
+    let violent = format!("{trend}?category=violent");
+    let (status, h, body) = get(&client, &violent, &[("if-none-match", &etag)]).await;
+    assert_eq!(status, 200);
+    assert!(!body.is_empty());
+    assert_ne!(header(&h, "etag"), etag);
+    // CSV is its own answer with its own tag.
+    let (_, h, _) = get(&client, &format!("{trend}?format=csv"), &[]).await;
+    assert!(header(&h, "etag").starts_with("W/\"") && header(&h, "etag") != etag);
 }
 
 /// `crimewatch serve -v` on `dir` (no schedule) with stderr in `log`; the child and its port.
