@@ -62,7 +62,7 @@ pub fn start(root: &Path) -> Emulators {
 }
 
 /// Runs `command` under a shell that kills it once our end of the shell's stdin closes.
-fn tied(command: &Command, log: &Path) -> (Child, ChildStdin) {
+pub fn tied(command: &Command, log: &Path) -> (Child, ChildStdin) {
     let log = std::fs::File::create(log).unwrap();
     let mut shell = Command::new("bash");
     shell
@@ -88,7 +88,7 @@ pub fn free_port() -> u16 {
 }
 
 /// Polls `GET path` until it answers 200 (90 s at most, for a cold Python start).
-fn wait_ready(port: u16, path: &str, log: &Path) {
+pub fn wait_ready(port: u16, path: &str, log: &Path) {
     let deadline = Instant::now() + Duration::from_secs(90);
     while Instant::now() < deadline {
         if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
@@ -101,4 +101,29 @@ fn wait_ready(port: u16, path: &str, log: &Path) {
         std::thread::sleep(Duration::from_millis(200));
     }
     panic!("127.0.0.1:{port}{path} did not come up; log:\n{}", std::fs::read_to_string(log).unwrap_or_default());
+}
+
+/// The moto S3 server (`scripts/install-test-deps` installs it into its own virtualenv), on a free port.
+pub struct Moto {
+    /// `http://127.0.0.1:P`: what `AWS_ENDPOINT_URL` takes.
+    pub url: String,
+    _child: Mutex<(Child, ChildStdin)>,
+}
+
+/// Starts moto's server (`moto_server -H 127.0.0.1 -p PORT`) logging under `root`; waits until it answers.
+/// `env` is handed to it (e.g. `INITIAL_NO_AUTH_ACTION_COUNT=0`: check credentials).
+pub fn start_moto(root: &Path, env: &[(&str, &str)]) -> Moto {
+    let bin = cache_dir().join("moto-5.2.5/venv/bin/moto_server");
+    assert!(bin.exists(), "{} is missing: run scripts/install-test-deps", bin.display());
+    std::fs::create_dir_all(root).unwrap();
+    let port = free_port();
+    let mut c = Command::new(bin);
+    c.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let log = root.join("moto.log");
+    let child = tied(&c, &log);
+    wait_ready(port, "/moto-api/", &log);
+    Moto { url: format!("http://127.0.0.1:{port}"), _child: Mutex::new(child) }
 }

@@ -7,6 +7,7 @@ mod emulators;
 mod fixture_lake;
 mod hardening;
 mod ingest;
+mod lake_bucket;
 mod lake_integrity;
 mod layout;
 mod numbers;
