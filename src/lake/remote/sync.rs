@@ -68,6 +68,16 @@ struct Known {
     e_tag: Option<String>,
     size: u64,
     sha256: String,
+    /// The local file's [`stamp`] when its SHA-256 was taken: unchanged, the file is not hashed again.
+    #[serde(default)]
+    stamp: Option<String>,
+}
+
+/// Size, modification time (ns) and inode of a local file: any write or replacement changes it.
+fn stamp(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = std::fs::metadata(path).ok()?;
+    Some(format!("{}:{}.{}:{}", m.len(), m.mtime(), m.mtime_nsec(), m.ino()))
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -90,6 +100,16 @@ impl Index {
     fn save(&self, root: &Path) -> Result<(), LakeError> {
         let text = serde_json::to_vec_pretty(self).unwrap_or_default();
         durable::replace_unsynced(&root.join(INDEX_FILE), &text)
+    }
+
+    /// The local file's digest: the one recorded for it when the file is unchanged since, else hashed now.
+    fn digest(&self, rel: &str, path: &Path) -> Result<FileDigest, LakeError> {
+        match self.objects.get(rel) {
+            Some(k) if k.stamp.is_some() && k.stamp == stamp(path) => {
+                Ok(FileDigest { sha256: k.sha256.clone(), bytes: k.size })
+            }
+            _ => checksum::digest(path),
+        }
     }
 
     /// Whether the object in the bucket is the bytes `sha256` (as downloaded or uploaded by this copy).
@@ -206,9 +226,9 @@ impl Bucket {
     pub async fn pull(&self, dir: &DataDir) -> Result<Pulled, LakeError> {
         let root = dir.lake();
         std::fs::create_dir_all(&root).map_err(LakeError::io("create", &root))?;
-        // The listing first: a missing bucket or bad credentials fail here, naming the bucket.
-        let listing = self.list().await?;
-        let manifest = self.read_manifest().await?;
+        // Both at once; the listing's error first: a missing bucket or bad credentials fail there, naming the bucket.
+        let (listing, manifest) = tokio::join!(self.list(), self.read_manifest());
+        let (listing, manifest) = (listing?, manifest?);
         let parsed = match &manifest {
             Some((bytes, _)) => match Manifest::parse(bytes, Path::new(&self.lake.object_url(MANIFEST))) {
                 Ok(m) => Some(m),
@@ -249,14 +269,16 @@ impl Bucket {
             let fresh = match (on_disk, &expect) {
                 (None, _) => None,
                 (Some(len), Some((_, size))) if len != *size => None,
-                (Some(_), _) => checksum::digest(&local).ok().filter(|d| match &expect {
+                (Some(_), _) => index.digest(&rel, &local).ok().filter(|d| match &expect {
                     Some((sha, _)) => d.sha256 == *sha,
                     None => remote.is_some_and(|m| index.vouches(&rel, m, &d.sha256)),
                 }),
             };
             match (fresh, remote) {
                 (Some(d), Some(meta)) => {
-                    index.objects.insert(rel.clone(), Known { e_tag: meta.e_tag.clone(), size: d.bytes, sha256: d.sha256 });
+                    let known =
+                        Known { e_tag: meta.e_tag.clone(), size: d.bytes, sha256: d.sha256, stamp: stamp(&local) };
+                    index.objects.insert(rel.clone(), known);
                     keep.insert(rel);
                 }
                 // The copy has the manifest's bytes and the bucket lost them: kept, and uploaded again by a push.
@@ -342,7 +364,7 @@ impl Bucket {
         let tmp = PathBuf::from(format!("{}.tmp", path.display()));
         std::fs::write(&tmp, &bytes).map_err(LakeError::io("write", &tmp))?;
         durable::rename(&tmp, &path)?;
-        Ok((rel, Some(Known { e_tag, size: d.bytes, sha256: d.sha256 })))
+        Ok((rel, Some(Known { e_tag, size: d.bytes, sha256: d.sha256, stamp: stamp(&path) })))
     }
 
     /// Uploads what the run added to the copy, then replaces the manifest conditionally (see the module doc).
@@ -359,7 +381,7 @@ impl Bucket {
         let mut index = Index::load(&root, &self.lake.url());
         let mut upload = Vec::new();
         for (rel, path) in local_files(&root) {
-            let d = checksum::digest(&path)?;
+            let d = index.digest(&rel, &path)?;
             if !pulled.listing.get(&rel).is_some_and(|m| index.vouches(&rel, m, &d.sha256)) {
                 upload.push((rel, path, d));
             }
@@ -417,7 +439,7 @@ impl Bucket {
             .await
             .map_err(|e| self.error("write", &rel, e))?;
         checkpoint("remote_uploaded");
-        Ok((rel, Known { e_tag: put.e_tag, size: d.bytes, sha256: d.sha256 }))
+        Ok((rel, Known { e_tag: put.e_tag, size: d.bytes, sha256: d.sha256, stamp: stamp(&path) }))
     }
 
     /// The lost race, naming the writer that won it.
