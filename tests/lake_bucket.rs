@@ -10,6 +10,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
+use soda_testkit::export::{write_csv, ExportStyle};
 use soda_testkit::generate::Schema;
 use soda_testkit::{Row, SodaServer};
 
@@ -331,7 +332,39 @@ for_each_backend!(
     a_kill_during_the_commit_leaves_whole_months_and_the_rerun_converges,
     two_racing_runs_one_commits_the_other_replans_and_the_manifest_is_never_rolled_back,
     build_from_the_lake_equals_build_from_disk_and_a_second_build_downloads_nothing,
+    an_import_lands_in_the_lake_and_status_reads_it_back,
 );
+
+fn an_import_lands_in_the_lake_and_status_reads_it_back(kind: Kind) {
+    let rows = gen(47, "2024-01", "2024-03", 300, Schema::Nibrs);
+    let server = SodaServer::start(DATASET, rows.clone());
+    let w = World::new(&format!("bucket-import-{kind:?}"), &server.url(), "");
+    let lake = Lake::new(kind, &w);
+    let file = w.dir.join("export.csv");
+    std::fs::write(&file, write_csv(&rows, ExportStyle::New)).unwrap();
+    let out = lake.run(&w, &["--json", "import", file.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let strip = |rows: Vec<crate::ingest::LakeRow>| {
+        rows.into_iter()
+            .map(|mut r| {
+                r.source_kind = String::new();
+                r
+            })
+            .collect::<Vec<_>>()
+    };
+    let got = lake.read_through_manifest(&w.dir.join("reader"));
+    assert!(got.iter().all(|r| r.source_kind == "csv"));
+    assert_eq!(strip(got), strip(expected_rows(&rows, "soda", "2024-01", "2024-03")));
+    let out = lake.run(&w, &["--json", "status"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let st: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(st["total_rows"], rows.len());
+    assert_eq!(st["total_months"], 3);
+    assert!(st["months"].as_array().unwrap().iter().all(|m| m["file_present"] == true && m["source_kind"] == "csv"));
+    if let Some(url) = &lake.url {
+        assert_eq!(st["lake"], url.as_str());
+    }
+}
 
 fn backfill_is_byte_identical_a_rerun_writes_nothing_and_revisions_converge(kind: Kind) {
     let mut rows = gen(41, "2024-01", "2024-06", 900, Schema::Nibrs);
