@@ -11,6 +11,7 @@ mod error;
 pub mod fault;
 pub mod manifest;
 mod recover;
+pub mod remote;
 mod store;
 mod survey;
 mod verify;
