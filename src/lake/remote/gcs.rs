@@ -44,7 +44,7 @@
 //! `~/.config/gcloud/application_default_credentials.json`), else the metadata server (Cloud Run, GCE, GKE). Its
 //! tokens are cached and refreshed by `object_store`; the bearer token goes only into the `Authorization` header
 //! and is never logged or put in an error. With no credentials anywhere, the first request fails with
-//! `Unauthenticated` ("no Google credentials", and what to set) once the metadata server has been tried: two
+//! `Unauthenticated` ("no Google credentials", naming the bucket) once the metadata server has been tried: two
 //! retries within 15 s at most, not `object_store`'s default 10 within 3 minutes (measured here, where the
 //! metadata address is refused: 0.4 s).
 //!
@@ -403,11 +403,7 @@ impl Inner {
             Some(provider) => {
                 let credential = provider.get_credential().await.map_err(|e| object_store::Error::Unauthenticated {
                     path: call.object.to_string(),
-                    source: Box::new(self.error(
-                        call.action,
-                        call.object,
-                        format!("no Google credentials ({e})\n  set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, run `gcloud auth application-default login`, or run on Google Cloud with a service account"),
-                    )),
+                    source: Box::new(self.error(call.action, call.object, format!("no Google credentials ({e})"))),
                 })?;
                 request.bearer_auth(&credential.bearer)
             }
@@ -439,7 +435,7 @@ impl Inner {
         }
         let message = error_message(&response.text().await.unwrap_or_default());
         let detail = if status == StatusCode::NOT_FOUND && call.missing_means_bucket {
-            format!("HTTP 404: bucket {:?} does not exist or these credentials cannot see it ({message})", self.bucket)
+            format!("HTTP 404: bucket does not exist, or these credentials cannot see it ({message})")
         } else {
             format!("HTTP {status}: {message}")
         };
