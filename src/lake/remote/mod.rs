@@ -2,5 +2,3 @@
 //! ([`gcs`]), so that the same code runs against the real service and against fake-gcs-server.
 
 pub mod gcs;
-
-pub use gcs::{gcs_store, GcsStore};
