@@ -23,6 +23,10 @@ pub struct Cli {
     /// Data directory (lake, warehouse, run ledger) [default: ./data or `data_dir`].
     #[arg(long, global = true, env = "CRIMEWATCH_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Where the lake is: gs://bucket/prefix, s3://bucket/prefix or a folder [default: <data-dir>/lake or
+    /// `[lake] url`]. Credentials as the cloud's own tools take them (docs/lake-in-a-bucket.md).
+    #[arg(long, global = true, env = "CRIMEWATCH_LAKE", value_name = "URL")]
+    pub lake: Option<String>,
     /// Socrata host, e.g. https://data.seattle.gov or http://127.0.0.1:9000.
     #[arg(long, global = true, env = "CRIMEWATCH_SOCRATA_URL", value_name = "URL")]
     pub socrata_url: Option<String>,
@@ -166,6 +170,9 @@ Other environment variables:
   RUST_LOG                log filter, e.g. crimewatch=debug (overrides -v)
   NO_COLOR                no colour in log lines (colour is only ever used when stderr is a terminal)
   BIGQUERY_EMULATOR_HOST  host:port of a BigQuery emulator to publish to, without credentials
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL
+                          an s3:// lake's credentials and endpoint (docs/lake-in-a-bucket.md)
+  STORAGE_EMULATOR_HOST   http://host:port of a GCS emulator for a gs:// lake, without credentials
 
 Exit codes:
   0    success",
@@ -224,6 +231,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     };
     let overrides = Overrides {
         data_dir: cli.data_dir.clone(),
+        lake: cli.lake.clone(),
         socrata_url: cli.socrata_url.clone(),
         dataset: cli.dataset.clone(),
         app_token: std::env::var(APP_TOKEN_ENV).ok(),

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::bigquery::{BigQueryConfig, BigQueryOverrides, BigQuerySection};
 use crate::domain::{DataDir, FailureClass, InvalidSetting};
-use crate::lake::LakeConfig;
+use crate::lake::{LakeConfig, LakeSection};
 use crate::pipeline::PipelineConfig;
 use crate::runs::RunsConfig;
 use crate::schedule::{ScheduleConfig, ScheduleSection};
@@ -58,7 +58,7 @@ pub struct ConfigFile {
     #[serde(default)]
     pub source: SourceSection,
     #[serde(default)]
-    pub lake: LakeConfig,
+    pub lake: LakeSection,
     #[serde(default)]
     pub warehouse: WarehouseConfig,
     #[serde(default)]
@@ -101,6 +101,8 @@ pub struct Settings {
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
     pub data_dir: Option<PathBuf>,
+    /// `--lake` / `CRIMEWATCH_LAKE`: `gs://…`, `s3://…` or a folder.
+    pub lake: Option<String>,
     pub socrata_url: Option<String>,
     pub dataset: Option<String>,
     pub app_token: Option<String>,
@@ -150,16 +152,14 @@ impl Settings {
             location: over.bigquery_location,
             emulator_host: over.bigquery_emulator_host,
         })?;
-        Ok(Settings {
-            data_dir: DataDir::new(over.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("data"))),
-            source,
-            lake: file.lake,
-            warehouse: file.warehouse,
-            web,
-            schedule,
-            lock_wait,
-            bigquery,
-        })
+        let (lake, lake_folder) = file.lake.validate(over.lake)?;
+        let mut data_dir = DataDir::new(over.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("data")));
+        if lake.bucket.is_some() {
+            data_dir = data_dir.clone().with_lake(data_dir.lake_cache());
+        } else if let Some(folder) = lake_folder {
+            data_dir = data_dir.with_lake(folder);
+        }
+        Ok(Settings { data_dir, source, lake, warehouse: file.warehouse, web, schedule, lock_wait, bigquery })
     }
 
     /// Settings for tests and tools: defaults with a data dir and a source URL.

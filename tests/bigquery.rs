@@ -362,12 +362,14 @@ fn grid(duck: &duckdb::Connection, duck_sql: &str, bq: &Bq, bq_sql: &str) -> BTr
     want
 }
 
-/// The lake's rows as `spd_crime` should hold them (report_month as a DATE).
+/// The lake's rows as `spd_crime` should hold them (report_month as a DATE): the data dir's lake, or the local
+/// copy of a lake in a bucket.
 fn lake_relation(data: &Path) -> String {
+    let lake = if data.join("lake-cache").is_dir() { data.join("lake-cache") } else { data.join("lake") };
     format!(
         "(SELECT * EXCLUDE (report_month), CAST(report_month || '-01' AS DATE) AS report_month \
-         FROM read_parquet('{}/lake/spd_crime/*/*.parquet', hive_partitioning = true, hive_types = {{'report_month': VARCHAR}}))",
-        data.display()
+         FROM read_parquet('{}/spd_crime/*/*.parquet', hive_partitioning = true, hive_types = {{'report_month': VARCHAR}}))",
+        lake.display()
     )
 }
 
@@ -563,6 +565,46 @@ fn lake_on_gcs_loads_spd_crime_from_its_gs_objects_without_upload() {
     assert_eq!(from_gcs.len(), 1, "spd_crime is one load job over the month objects");
     let uris = from_gcs[0]["configuration"]["load"]["sourceUris"].as_array().unwrap();
     assert_eq!(uris.len(), manifest["months"].as_array().unwrap().len());
+    assert_bigquery_equals_duckdb(&world);
+}
+
+#[test]
+fn a_run_with_the_lake_on_gcs_publishes_spd_crime_from_the_lakes_own_objects() {
+    let world = World::new("gcs-lake-run", rows(59, 1500));
+    let e = emulators();
+    let bucket = "crimewatch-lake-run";
+    let (status, body) = http("POST", &format!("{}/storage/v1/b", e.gcs_url), Some(json!({"name": bucket})));
+    assert!(status == 200 || status == 409, "{status} {body}");
+    let lake = format!("gs://{bucket}/lake");
+    let out = world
+        .command(&["--lake", &lake, "--json", "run"], Some(&e.bq_host))
+        .env("STORAGE_EMULATOR_HOST", &e.gcs_url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    // The months the bucket's manifest names (its local copy is what the build read).
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(world.data().join("lake-cache/_manifest.json")).unwrap()).unwrap();
+    let months = manifest["months"].as_array().unwrap();
+    let from_gcs: Vec<Value> = world
+        .bq()
+        .load_jobs()
+        .into_iter()
+        .filter(|j| j["configuration"]["load"]["sourceUris"][0].as_str().is_some_and(|u| u.starts_with("gs://")))
+        .collect();
+    assert_eq!(from_gcs.len(), 1, "spd_crime is one load job over the lake's month objects");
+    let uris: Vec<&str> = from_gcs[0]["configuration"]["load"]["sourceUris"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(uris.len(), months.len());
+    for m in months {
+        let want =
+            format!("{lake}/spd_crime/report_month={}/{}", m["month"].as_str().unwrap(), m["file"].as_str().unwrap());
+        assert!(uris.contains(&want.as_str()), "{want} not loaded: {uris:?}");
+    }
     assert_bigquery_equals_duckdb(&world);
 }
 

@@ -18,8 +18,10 @@ pub const DATASET: &str = "tazs-3rd5";
 
 /// The environment variables crimewatch reads, removed from every child so the machine's own settings cannot
 /// change a test.
-pub const AMBIENT_ENV: [&str; 11] = [
+pub const AMBIENT_ENV: [&str; 13] = [
     "CRIMEWATCH_DATA_DIR",
+    "CRIMEWATCH_LAKE",
+    "CRIMEWATCH_FAULT_HOLD",
     "CRIMEWATCH_SOCRATA_URL",
     "CRIMEWATCH_DATASET",
     "CRIMEWATCH_CONFIG",

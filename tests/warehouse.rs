@@ -933,7 +933,7 @@ fn dbt_build_on_the_same_project_matches_crimewatch_row_for_row() {
         .arg("--log-path")
         .arg(dir.join("dbt-logs"))
         .args(["--vars", "{provisional_months: 2}", "--no-use-colors"])
-        .env("CRIMEWATCH_LAKE", &lake)
+        .env("CRIMEWATCH_LAKE_DIR", &lake)
         .env("CRIMEWATCH_WAREHOUSE", &dbt_file)
         .env("DBT_PROFILES_DIR", &profiles)
         .env("DO_NOT_TRACK", "1")

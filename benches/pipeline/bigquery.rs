@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use crate::{median_duration, run_crimewatch, secs, ChildRun, Report};
 
-#[path = "../../tests/emulators.rs"]
-mod emulators;
+use crate::emulators;
 
 const SECTION: &str = "bigquery";
 const NO_CHANGE_TARGET: Duration = Duration::from_secs(2);

@@ -6,7 +6,12 @@
 
 mod bigquery;
 mod build;
+/// The emulators the tests start (BigQuery, fake-gcs-server, moto), for the bigquery and lake sections.
+#[allow(dead_code)]
+#[path = "../../tests/emulators.rs"]
+mod emulators;
 mod ingest;
+mod lake;
 mod web;
 
 use std::ffi::OsStr;
@@ -254,6 +259,9 @@ fn main() {
     let mut report = Report::default();
     if run("ingest") {
         ingest::run(&mut report);
+    }
+    if run("lake") {
+        lake::run(&mut report);
     }
     // The web and bigquery sections measure on the warehouse the build section published.
     if run("build") || run("web") || run("bigquery") {

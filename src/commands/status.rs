@@ -7,13 +7,14 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use crimewatch::lake::{self, ManifestState, Survey, SurveyedMonth};
+use crimewatch::lake::{ManifestState, Survey, SurveyedMonth};
+use crimewatch::pipeline;
 
 use super::ingest::thousands;
 use super::Context;
 
 pub fn execute(ctx: &Context) -> anyhow::Result<ExitCode> {
-    let Some(s) = lake::survey(&ctx.settings.data_dir).context("cannot read the lake")? else {
+    let Some(s) = pipeline::survey(&ctx.settings.pipeline()).context("cannot read the lake")? else {
         if ctx.json {
             println!("{}", serde_json::json!({ "lake": null, "months": [], "total_rows": 0 }));
         } else {
@@ -52,7 +53,7 @@ fn print_json(ctx: &Context, s: &Survey) -> anyhow::Result<()> {
         ManifestState::Damaged(message) => ("damaged", Some(message.clone())),
     };
     let v = serde_json::json!({
-        "lake": ctx.settings.data_dir.lake(),
+        "lake": ctx.settings.pipeline().lake_name(),
         "manifest": state,
         "manifest_error": error,
         "dataset": s.dataset,
@@ -70,22 +71,21 @@ fn print_json(ctx: &Context, s: &Survey) -> anyhow::Result<()> {
 }
 
 fn print_table(ctx: &Context, s: &Survey) {
-    let lake = ctx.settings.data_dir.lake();
+    let lake = ctx.settings.pipeline().lake_name();
     let unlisted = s.unlisted();
     match &s.manifest {
         ManifestState::Present => println!(
             "lake {} — dataset {} from {}, manifest updated {}",
-            lake.display(),
+            lake,
             s.dataset.as_deref().unwrap_or("?"),
             s.source.as_deref().unwrap_or("?"),
             s.updated_at.as_deref().unwrap_or("?")
         ),
-        ManifestState::Missing => println!(
-            "lake {} — no manifest yet: {unlisted} month(s) on disk from an interrupted first ingest",
-            lake.display()
-        ),
+        ManifestState::Missing => {
+            println!("lake {} — no manifest yet: {unlisted} month(s) on disk from an interrupted first ingest", lake)
+        }
         ManifestState::Damaged(message) => {
-            println!("lake {} — the manifest cannot be read ({message}); {unlisted} month(s) on disk", lake.display())
+            println!("lake {} — the manifest cannot be read ({message}); {unlisted} month(s) on disk", lake)
         }
     }
     if unlisted > 0 {

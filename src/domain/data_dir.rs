@@ -11,6 +11,7 @@
 //!   lake/revisions/report_month=YYYY-MM/<replaced-at>/part-*.parquet   replaced (and deleted) versions
 //!   lake/_staging/                                                     months being written
 //!   lake/_quarantine_import.jsonl                                      import rows with no usable month (optional)
+//!   lake-cache/                                                        a bucket lake's local copy, same layout
 //!   warehouse.duckdb                                                   the published warehouse
 //!   _bigquery_export/                                                  a publish's Parquet files (while it runs)
 //!   runs.jsonl                                                         the run ledger
@@ -34,11 +35,25 @@ pub const MONTH_RECORD_FILE: &str = "_month.json";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataDir {
     root: PathBuf,
+    /// The lake's local folder when it is not `DATA_DIR/lake`: a local `--lake PATH`, or the cache of a bucket
+    /// lake (`DATA_DIR/lake-cache`). Every stage reads and writes the lake through this one folder.
+    lake: Option<PathBuf>,
 }
 
 impl DataDir {
     pub fn new(root: impl Into<PathBuf>) -> DataDir {
-        DataDir { root: root.into() }
+        DataDir { root: root.into(), lake: None }
+    }
+
+    /// The same data dir with the lake's folder elsewhere (see [`DataDir::lake`]).
+    pub fn with_lake(mut self, lake: impl Into<PathBuf>) -> DataDir {
+        self.lake = Some(lake.into());
+        self
+    }
+
+    /// Where a lake in a bucket is copied for the build (same layout as `lake/`).
+    pub fn lake_cache(&self) -> PathBuf {
+        self.root.join("lake-cache")
     }
 
     pub fn root(&self) -> &Path {
@@ -65,9 +80,9 @@ impl DataDir {
         self.root.join("crimewatch.lock")
     }
 
-    /// The lake's root folder.
+    /// The lake's root folder: `DATA_DIR/lake` unless [`DataDir::with_lake`] put it elsewhere.
     pub fn lake(&self) -> PathBuf {
-        self.root.join("lake")
+        self.lake.clone().unwrap_or_else(|| self.root.join("lake"))
     }
 
     /// The lake's manifest: per-month fingerprints and files, written after the files it names.
@@ -134,5 +149,8 @@ mod tests {
         assert_eq!(d.lake_revisions_of(m), Path::new("/data/lake/revisions/report_month=2024-03"));
         assert_eq!(d.lake_staging(), Path::new("/data/lake/_staging"));
         assert_eq!(d.lake_import_quarantine(), Path::new("/data/lake/_quarantine_import.jsonl"));
+        let cached = d.clone().with_lake(d.lake_cache());
+        assert_eq!(cached.lake_month(m), Path::new("/data/lake-cache/spd_crime/report_month=2024-03"));
+        assert_eq!(cached.warehouse(), d.warehouse());
     }
 }

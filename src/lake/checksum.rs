@@ -42,6 +42,12 @@ pub fn digest(path: &Path) -> Result<FileDigest, LakeError> {
     Ok(FileDigest { sha256, bytes })
 }
 
+/// The SHA-256 and size of bytes in memory (a downloaded object).
+pub fn digest_bytes(bytes: &[u8]) -> FileDigest {
+    let sha256 = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    FileDigest { sha256, bytes: bytes.len() as u64 }
+}
+
 /// What a file's name says about its content, when the name was derived from it: `Some(true)` when the content
 /// still hashes to the name (the first 16 hex digits of its SHA-256, or — for files written before checksums were
 /// kept — its 64-bit FNV-1a), `Some(false)` when it does not, `None` for a name that carries no hash.

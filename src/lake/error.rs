@@ -32,18 +32,34 @@ pub enum LakeError {
 
     #[error("the lake in {path} mirrors dataset {lake_dataset}, not {dataset}\n  use another --data-dir for another dataset (or --dataset {lake_dataset})")]
     DatasetMismatch { path: PathBuf, lake_dataset: String, dataset: String },
+
+    /// A lake manifest of a later format than this crimewatch reads.
+    #[error("{path} was written by a newer crimewatch (manifest version {found}; this one reads version {supported}), so the lake was left as it is\n  run a crimewatch at least as new as the one that wrote it")]
+    NewerManifest { path: String, found: u32, supported: u32 },
+
+    /// A lake in a bucket could not be read or written; `hint` says what to set.
+    #[error("cannot {action} {object}: {message}\n  {hint}")]
+    Bucket { action: &'static str, object: String, message: String, hint: String, class: FailureClass },
+
+    /// Another writer replaced the bucket lake's manifest between this run's read and its write.
+    #[error("another writer replaced {object} while this run was committing (its manifest is of {updated_at}{run}), so this run's months are not in the lake; the manifest was not overwritten\n  run again: the next run starts from the other writer's lake (or keep one writer per lake: one data dir, one schedule)")]
+    Conflict { object: String, updated_at: String, run: String },
 }
 
 impl LakeError {
-    /// Never: a lake failure (disk, permissions, a damaged manifest) fails the same way until someone fixes it.
+    /// Only a lost race for a bucket lake's manifest: the next run starts from the winner's lake. Any other lake
+    /// failure (disk, permissions, a damaged manifest) fails the same way until someone fixes it.
     pub fn is_transient(&self) -> bool {
-        false
+        matches!(self, LakeError::Conflict { .. })
     }
 
-    /// A lake that mirrors another dataset is the flags' fault; the rest is the machine's or the lake's.
+    /// A lake that mirrors another dataset, a newer manifest, a missing bucket or missing credentials are the
+    /// settings' fault; a lost race is `Busy`; the rest is the machine's or the lake's.
     pub fn class(&self) -> FailureClass {
         match self {
-            LakeError::DatasetMismatch { .. } => FailureClass::Usage,
+            LakeError::DatasetMismatch { .. } | LakeError::NewerManifest { .. } => FailureClass::Usage,
+            LakeError::Bucket { class, .. } => *class,
+            LakeError::Conflict { .. } => FailureClass::Busy,
             _ => FailureClass::Other,
         }
     }

@@ -14,6 +14,9 @@ use super::LakeError;
 use crate::domain::data_dir::MONTH_RECORD_FILE;
 use crate::domain::{Fingerprint, Month, SourceKind};
 
+/// The manifest format this crimewatch writes and reads.
+pub const MANIFEST_VERSION: u32 = 1;
+
 /// The whole manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -58,7 +61,7 @@ pub struct MonthEntry {
 impl Manifest {
     pub fn empty(dataset: &str, source: &str) -> Manifest {
         Manifest {
-            version: 1,
+            version: MANIFEST_VERSION,
             dataset: dataset.to_string(),
             source: source.to_string(),
             source_fields: Vec::new(),
@@ -75,10 +78,29 @@ impl Manifest {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(LakeError::io("read", path)(e)),
         };
-        let mut m: Manifest = serde_json::from_slice(&bytes)
-            .map_err(|e| LakeError::Manifest { path: path.to_path_buf(), message: e.to_string() })?;
+        Manifest::parse(&bytes, path).map(Some)
+    }
+
+    /// Parses a manifest's bytes (`origin` names it in errors). A manifest of a later format is
+    /// [`LakeError::NewerManifest`], never read as damaged (which would rebuild it, losing what it says).
+    pub fn parse(bytes: &[u8], origin: &Path) -> Result<Manifest, LakeError> {
+        #[derive(Deserialize)]
+        struct Version {
+            version: u32,
+        }
+        if let Ok(Version { version }) = serde_json::from_slice::<Version>(bytes) {
+            if version > MANIFEST_VERSION {
+                return Err(LakeError::NewerManifest {
+                    path: origin.display().to_string(),
+                    found: version,
+                    supported: MANIFEST_VERSION,
+                });
+            }
+        }
+        let mut m: Manifest = serde_json::from_slice(bytes)
+            .map_err(|e| LakeError::Manifest { path: origin.to_path_buf(), message: e.to_string() })?;
         m.months.sort_by_key(|e| e.month);
-        Ok(Some(m))
+        Ok(m)
     }
 
     /// Writes the manifest to `path` atomically (temp file, fsync, rename, fsync the folder).

@@ -23,8 +23,18 @@ struct Read {
     rows: u64,
 }
 
-/// Loads an SPD CSV export into the lake.
+/// Loads an SPD CSV export into the lake (a bucket lake through its copy). Blocking.
 pub fn import(config: &PipelineConfig, file: &Path, progress: Progress) -> Result<IngestSummary, PipelineError> {
+    match &config.lake.bucket {
+        None => import_folder(config, file, progress),
+        Some(b) => super::bucket::block_on(super::bucket::committed(config, b, || async {
+            import_folder(config, file, progress)
+        }))?,
+    }
+}
+
+/// The import into the lake's folder.
+fn import_folder(config: &PipelineConfig, file: &Path, progress: Progress) -> Result<IngestSummary, PipelineError> {
     let started = Instant::now();
     let current = Month::current_in_seattle(chrono::Utc::now());
     let mut export = CsvExport::open(file)?;

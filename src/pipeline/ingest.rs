@@ -17,8 +17,20 @@ use crate::domain::Month;
 use crate::lake::{Lake, LakeError};
 use crate::source::{Fingerprints, SodaClient, SourceConfig, SourceError, SourceSchema};
 
-/// Brings the lake in step with the source for the report months in `opts`.
+/// Brings the lake in step with the source for the report months in `opts` (a bucket lake through its copy).
 pub async fn ingest(
+    config: &PipelineConfig,
+    opts: &IngestOptions,
+    progress: Progress,
+) -> Result<IngestSummary, PipelineError> {
+    match &config.lake.bucket {
+        None => ingest_folder(config, opts, progress).await,
+        Some(b) => super::bucket::committed(config, b, || ingest_folder(config, opts, progress)).await,
+    }
+}
+
+/// The ingest into the lake's folder.
+async fn ingest_folder(
     config: &PipelineConfig,
     opts: &IngestOptions,
     progress: Progress,

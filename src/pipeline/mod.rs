@@ -6,6 +6,7 @@
 //! Runs (`runs/`) call these functions while they hold the run lock.
 
 mod bigquery;
+mod bucket;
 mod build;
 pub mod commit;
 pub mod fetch;
@@ -18,7 +19,8 @@ use serde::Serialize;
 use crate::bigquery::{BigQueryConfig, LakeLocation};
 use crate::domain::run::RunSummary;
 use crate::domain::{terminal, DataDir, FailureClass, Month};
-use crate::lake::LakeConfig;
+use crate::lake::remote::Bucket;
+use crate::lake::{LakeConfig, Scheme, Survey};
 use crate::source::SourceConfig;
 use crate::warehouse::WarehouseConfig;
 
@@ -43,11 +45,30 @@ pub struct PipelineConfig {
 }
 
 impl PipelineConfig {
-    /// Where the lake's month files are for BigQuery: on this machine (exported and uploaded), or in a bucket
-    /// (loaded from their `gs://` objects). Only local today; a lake URL (issue 12) returns
-    /// [`LakeLocation::Gcs`] here, and nothing else changes.
+    /// Where the lake's month files are for BigQuery: on this machine (exported and uploaded), or in a GCS
+    /// bucket (loaded from their `gs://` objects, which the copy the build read is in step with).
     pub fn lake_location(&self) -> LakeLocation {
-        LakeLocation::Local
+        match &self.lake.bucket {
+            Some(b) if b.scheme == Scheme::Gcs => LakeLocation::Gcs { url: b.url() },
+            _ => LakeLocation::Local,
+        }
+    }
+
+    /// The lake as the user named it: its URL, or its folder.
+    pub fn lake_name(&self) -> String {
+        match &self.lake.bucket {
+            Some(b) => b.url(),
+            None => self.data_dir.lake().display().to_string(),
+        }
+    }
+}
+
+/// What the lake holds, for `status`, read without changing it: the folder's survey, or for a bucket lake its
+/// manifest and listing (nothing is downloaded).
+pub fn survey(config: &PipelineConfig) -> Result<Option<Survey>, PipelineError> {
+    match &config.lake.bucket {
+        None => Ok(crate::lake::survey(&config.data_dir)?),
+        Some(b) => Ok(bucket::block_on(Bucket::open(b)?.survey())??),
     }
 }
 

@@ -106,7 +106,7 @@ fn render_context(project: &Project, config: &WarehouseConfig, lake_dir: &Path, 
     vars.insert("provisional_months".into(), config.provisional_months.into());
     vars.insert("complete_share".into(), config.complete_share.into());
     let env_vars: BTreeMap<String, String> = [
-        ("CRIMEWATCH_LAKE".to_string(), lake_dir.to_string_lossy().to_string()),
+        ("CRIMEWATCH_LAKE_DIR".to_string(), lake_dir.to_string_lossy().to_string()),
         ("CRIMEWATCH_WAREHOUSE".to_string(), warehouse.to_string_lossy().to_string()),
     ]
     .into_iter()
