@@ -53,6 +53,7 @@ impl Lake {
             changed = true;
         }
         self.recover_staging()?;
+        self.set_aside_old_damaged_revisions()?;
         // During a rebuild every month is "not the manifest's": one summary line instead of a line per month.
         let quiet = rebuild.is_some();
         let (mut seen, mut adopted, mut unvouched) = (Vec::new(), Vec::new(), Vec::new());
@@ -89,6 +90,23 @@ impl Lake {
 
     /// Empties `_staging`: a month's version swapped out but not yet moved to revisions is kept there; the rest
     /// (staged months never swapped in, scratch folders) goes.
+    /// Lakes written before damaged versions were kept as `*.parquet.damaged` hold them as `*.parquet` in a
+    /// `revisions/report_month=M/<replaced-at>-damaged[-N]/` folder, where the build's `**/*.parquet` glob
+    /// (stg_lake__revisions) would open them, and one garbled file would fail every build. They are renamed once;
+    /// their bytes stay for whoever investigates.
+    fn set_aside_old_damaged_revisions(&mut self) -> Result<(), LakeError> {
+        for month in list_dir(&self.dir.lake_revisions())? {
+            for version in list_dir(&month)?.into_iter().filter(|v| file_name(v).contains("-damaged")) {
+                for file in list_dir(&version)?.into_iter().filter(|f| is_part_file(&file_name(f))) {
+                    let to = version.join(format!("{}.damaged", file_name(&file)));
+                    std::fs::rename(&file, &to).map_err(LakeError::io("set aside", &file))?;
+                    self.recovered.push(format!("kept damaged revision {} as {}", file.display(), file_name(&to)));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn recover_staging(&mut self) -> Result<(), LakeError> {
         for p in list_dir(&self.staging())? {
             let name = file_name(&p);

@@ -456,6 +456,29 @@ mod tests {
     }
 
     #[test]
+    fn a_damaged_version_kept_by_an_older_release_is_renamed_out_of_the_builds_glob_on_open() {
+        let root = std::env::temp_dir().join(format!("crimewatch-store-old-damaged-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let dir = DataDir::new(&root);
+        let m = Month::parse("2023-07").unwrap();
+        // As older releases kept them: a `-damaged` folder holding the garbled `part-*.parquet` as it was named.
+        let damaged = dir.lake_revisions_of(m).join("20261101T000000.000000Z-damaged-1");
+        let intact = dir.lake_revisions_of(m).join("20261001T000000.000000Z");
+        for d in [&damaged, &intact] {
+            std::fs::create_dir_all(d).unwrap();
+            std::fs::write(d.join("part-0123456789abcdef.parquet"), b"not parquet").unwrap();
+        }
+        let lake = Lake::open(&dir, &LakeConfig::default(), "tazs-3rd5", "http://127.0.0.1").unwrap();
+        let names = |d: &Path| list_dir(d).unwrap().iter().map(|p| file_name(p)).collect::<Vec<_>>();
+        assert_eq!(names(&damaged), ["part-0123456789abcdef.parquet.damaged"]);
+        assert_eq!(std::fs::read(damaged.join("part-0123456789abcdef.parquet.damaged")).unwrap(), b"not parquet");
+        assert_eq!(names(&intact), ["part-0123456789abcdef.parquet"], "an intact version keeps its name");
+        assert!(lake.recovered.iter().any(|r| r.contains("kept damaged revision")), "{:?}", lake.recovered);
+        drop(lake);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
     fn a_same_named_file_that_does_not_verify_is_replaced_on_commit_never_kept() {
         let root = std::env::temp_dir().join(format!("crimewatch-store-same-name-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
