@@ -284,3 +284,32 @@ fn a_multipart_upload_is_written_whole_on_complete() {
         assert!(arc.to_string().contains(&bucket));
     });
 }
+
+/// The binary with `--lake gs://…` and nothing else from the environment: no `STORAGE_EMULATOR_HOST`, no
+/// `GOOGLE_*`, `HOME` without gcloud's credentials; `env` adds what a case needs.
+fn crimewatch_on_gs(dir: &std::path::Path, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let data = dir.join("data");
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_crimewatch"));
+    c.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default()).env("HOME", dir);
+    c.arg("--data-dir").arg(&data).args(["--lake", "gs://cw-no-credentials/lake", "build"]).envs(env.iter().copied());
+    let out = c.output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn a_gs_lake_without_google_credentials_fails_naming_the_bucket_and_what_to_set() {
+    let dir = TempDir::new("gcs-no-credentials");
+    // No credentials anywhere and a metadata server that is not there (a closed loopback port, so the test does
+    // not depend on where it runs): the token request fails, and the run says what to set.
+    let metadata = format!("127.0.0.1:{}", crate::emulators::free_port());
+    let (code, err) = crimewatch_on_gs(&dir, &[("GCE_METADATA_HOST", &metadata), ("GCE_METADATA_IP", &metadata)]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("gs://cw-no-credentials/lake") && err.contains("no Google credentials"), "{err}");
+    assert!(err.contains("GOOGLE_APPLICATION_CREDENTIALS"), "{err}");
+    // A key file that is not there: named, with the lake.
+    let key = dir.join("no-such-key.json");
+    let (code, err) = crimewatch_on_gs(&dir, &[("GOOGLE_APPLICATION_CREDENTIALS", key.to_str().unwrap())]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("gs://cw-no-credentials/lake") && err.contains(key.to_str().unwrap()), "{err}");
+    assert!(!dir.join("data").join("lake-cache").join("_manifest.json").exists());
+}
