@@ -707,3 +707,32 @@ fn bucket_errors_name_the_bucket_and_what_to_set_and_leave_the_lake(kind: Kind) 
         assert!(!err.contains(secret) && !String::from_utf8_lossy(&out.stdout).contains(secret));
     }
 }
+
+/// An `s3://` lake with its keys only in a shared profile (`AWS_PROFILE`, `AWS_SHARED_CREDENTIALS_FILE`), as
+/// `aws configure` leaves them: the run signs with them; a profile that is not there is named, exit 2.
+#[test]
+fn an_aws_profile_in_the_shared_files_supplies_the_keys() {
+    let rows = gen(46, "2024-01", "2024-06", 300, Schema::Nibrs);
+    let server = SodaServer::start(DATASET, rows);
+    let w = World::new("bucket-aws-profile", &server.url(), "");
+    let mut lake = Lake::new(Kind::S3, &w);
+    lake.env.retain(|(k, _)| k != "AWS_ACCESS_KEY_ID" && k != "AWS_SECRET_ACCESS_KEY");
+    let credentials = w.dir.join("aws-credentials");
+    std::fs::write(&credentials, "[default]\n[ci]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+        .unwrap();
+    let credentials = credentials.display().to_string();
+    let missing_config = w.dir.join("no-aws-config").display().to_string();
+    let files = [("AWS_SHARED_CREDENTIALS_FILE", credentials.as_str()), ("AWS_CONFIG_FILE", missing_config.as_str())];
+
+    let s = lake.ingest(&w, &[files[0], files[1], ("AWS_PROFILE", "ci")]);
+    assert!(lake.listing().contains_key("_manifest.json"), "nothing committed: {s}");
+
+    let mut args = vec!["ingest"];
+    args.extend_from_slice(&RANGE);
+    let before = lake.listing();
+    let out = lake.run(&w, &args, &[files[0], files[1], ("AWS_PROFILE", "nope")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(err.contains("AWS profile nope") && err.contains("AWS_ACCESS_KEY_ID"), "{err}");
+    assert_eq!(lake.listing(), before, "the lake changed");
+}

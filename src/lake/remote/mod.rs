@@ -12,6 +12,7 @@
 //! GCS goes through [`gcs`] (the JSON API, with conditional writes by generation), so the same code runs against
 //! the real service and fake-gcs-server; S3 through `object_store`'s own client.
 
+pub mod aws_profile;
 pub mod gcs;
 mod store;
 mod sync;
@@ -106,7 +107,7 @@ impl Bucket {
 
     fn credentials_hint(&self) -> String {
         match self.lake.scheme {
-            Scheme::S3 => "no valid AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), or run where an instance or task role applies (AWS profiles are not read: export the profile's keys)".into(),
+            Scheme::S3 => "no valid AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), or run where an instance or task role applies, or set AWS_PROFILE to a profile with keys in ~/.aws/credentials".into(),
             Scheme::Gcs => "no valid Google credentials: set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, run `gcloud auth application-default login`, or run on Google Cloud with a service account (STORAGE_EMULATOR_HOST for an emulator)".into(),
         }
     }

@@ -1,7 +1,8 @@
 //! Building the one `ObjectStore` of a bucket lake, credentials and endpoint the ecosystem's way.
 //!
 //! S3: `AmazonS3Builder::from_env()` reads the `AWS_*` variables (keys, session token, region, endpoint) and
-//! falls back to the instance/task role; AWS profiles (`~/.aws/config`) are not read by `object_store`.
+//! falls back to the instance/task role; `object_store` does not read the shared profile files, so a profile's
+//! static keys are read here ([`super::aws_profile`]) when `AWS_ACCESS_KEY_ID` is not set.
 //! `AWS_ENDPOINT_URL` points at an S3-compatible store or an emulator; plain http is allowed only when that
 //! endpoint is http. Conditional writes use `If-None-Match: *` and `If-Match: <ETag>` (the crate's default).
 //!
@@ -16,6 +17,7 @@ use object_store::ObjectStore;
 
 use super::super::config::{BucketLake, Scheme};
 use super::super::LakeError;
+use super::aws_profile;
 use crate::domain::FailureClass;
 
 /// The store of a bucket lake; fails only on a configuration the crate refuses (nothing is contacted here).
@@ -39,7 +41,22 @@ fn s3(bucket: &str) -> Result<Arc<dyn ObjectStore>, object_store::Error> {
     if let Some(endpoint) = endpoint.filter(|e| !e.is_empty()) {
         b = b.with_endpoint(&endpoint).with_allow_http(endpoint.starts_with("http://"));
     }
-    if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
+    let mut region_set = std::env::var("AWS_REGION").is_ok() || std::env::var("AWS_DEFAULT_REGION").is_ok();
+    if std::env::var("AWS_ACCESS_KEY_ID").map_or(true, |v| v.is_empty()) {
+        let keys = aws_profile::profile_keys(&aws_profile::ProfileSource::from_env())
+            .map_err(|message| object_store::Error::Generic { store: "S3", source: message.into() })?;
+        if let Some(k) = keys {
+            b = b.with_access_key_id(k.access_key_id).with_secret_access_key(k.secret_access_key);
+            if let Some(token) = k.session_token {
+                b = b.with_token(token);
+            }
+            if let Some(region) = k.region.filter(|_| !region_set) {
+                b = b.with_region(region);
+                region_set = true;
+            }
+        }
+    }
+    if !region_set {
         b = b.with_region("us-east-1");
     }
     Ok(Arc::new(b.build()?))
