@@ -289,6 +289,16 @@ pub fn gen(seed: u64, first: &str, last: &str, rows: usize, schema: Schema) -> V
     })
 }
 
+/// A late report for February 2024: a copy of one of that month's rows under a new offense id and report
+/// number, reported on the month's last days (the shape of a report SPD adds to a month already fetched).
+pub fn late_february_report(rows: &[Row]) -> Row {
+    let mut late = rows.iter().find(|r| month_of(r) == "2024-02").unwrap().clone();
+    late.insert("offense_id".into(), Value::String("99999999901".into()));
+    late.insert("report_number".into(), Value::String("2024-999001".into()));
+    late.insert("report_date_time".into(), Value::String("2024-02-27T23:59:59.000".into()));
+    late
+}
+
 fn month_of(r: &Row) -> String {
     let v = r.get("report_date_time").or_else(|| r.get("report_datetime")).and_then(|v| v.as_str()).unwrap_or("");
     v.get(..7).unwrap_or("").to_string()
@@ -382,11 +392,7 @@ fn late_report_in_old_month_is_refetched() {
     let server = SodaServer::start(DATASET, rows.clone());
     let w = World::new("late", &server.url(), "");
     w.ingest(&RANGE);
-    let mut late = rows.iter().find(|r| month_of(r) == "2024-02").unwrap().clone();
-    late.insert("offense_id".into(), Value::String("99999999901".into()));
-    late.insert("report_number".into(), Value::String("2024-999001".into()));
-    late.insert("report_date_time".into(), Value::String("2024-02-27T23:59:59.000".into()));
-    rows.push(late);
+    rows.push(late_february_report(&rows));
     server.set_rows(rows.clone());
     server.reset_log();
     let s = w.ingest(&RANGE);

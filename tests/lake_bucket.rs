@@ -15,7 +15,7 @@ use soda_testkit::generate::Schema;
 use soda_testkit::{Row, SodaServer};
 
 use crate::emulators::{self, FakeGcs, Moto};
-use crate::ingest::{expected_rows, gen, lake_rows, text, without_ids, World, DATASET};
+use crate::ingest::{expected_rows, gen, lake_rows, late_february_report, text, without_ids, World, DATASET};
 
 const RANGE: [&str; 4] = ["--since", "2024-01", "--until", "2024-06"];
 
@@ -377,10 +377,7 @@ fn backfill_is_byte_identical_a_rerun_writes_nothing_and_revisions_converge(kind
     let i = rows.iter().position(|r| month_of(r) == "2024-04").unwrap();
     rows[i].insert("precinct".into(), Value::String("Southwest".into()));
     rows.retain(|r| month_of(r) != "2024-03");
-    let mut late = rows.iter().find(|r| month_of(r) == "2024-02").unwrap().clone();
-    late.insert("offense_id".into(), Value::String("99999999901".into()));
-    late.insert("report_number".into(), Value::String("2024-999001".into()));
-    late.insert("report_date_time".into(), Value::String("2024-02-27T23:59:59.000".into()));
+    let late = late_february_report(&rows);
     rows.push(late);
     server.set_rows(rows.clone());
     let old = lake.manifest();

@@ -9,8 +9,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use soda_testkit::generate::{self, GenSpec, Schema};
-use soda_testkit::Month;
+use soda_testkit::generate;
 
 use crate::{median_duration, median_u64, megabytes, run_crimewatch, run_program, secs, ChildRun, Report};
 
@@ -57,10 +56,8 @@ pub fn discard(dir: &Path) {
 /// Runs the build section; with `keep` the data dir with its published warehouse is returned for the web section.
 pub fn run(report: &mut Report, keep: bool) -> Option<PathBuf> {
     let runs = crate::runs();
-    let rows: usize = std::env::var("BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_200_000);
-    let first = Month::parse("2008-01").expect("valid month");
-    let last = Month::current_in_seattle(chrono::Utc::now());
-    let spec = GenSpec { seed: 2026, first, last, rows, schema: Schema::Nibrs };
+    let spec = crate::bench_rows("2008-01");
+    let (rows, last) = (spec.rows, spec.last);
     let (dir, own) = data_dir();
     let written = if !own && dir.join("lake").join("_manifest.json").is_file() {
         eprintln!("build: reusing the lake in {}", dir.display());

@@ -26,8 +26,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use soda_testkit::generate::{self, GenSpec, Schema};
-use soda_testkit::{Month, RequestKind, SodaServer};
+use soda_testkit::generate;
+use soda_testkit::{RequestKind, SodaServer};
 
 use crate::{median_duration, median_u64, megabytes, run_crimewatch, run_program, secs, ChildRun, Report};
 
@@ -295,10 +295,8 @@ fn warm_up(parties: &Parties<'_>, report: &mut Report, rows: usize, lake_count: 
 
 pub fn run(report: &mut Report) {
     let runs = crate::runs();
-    let rows: usize = std::env::var("BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_200_000);
-    let first = Month::parse(SINCE).expect("valid month");
-    let last = Month::current_in_seattle(chrono::Utc::now());
-    let spec = GenSpec { seed: 2026, first, last, rows, schema: Schema::Nibrs };
+    let spec = crate::bench_rows(SINCE);
+    let (rows, first, last) = (spec.rows, spec.first, spec.last);
     let python = python().map_err(|e| report.note(format!("no Python baseline: {e}"))).ok();
     let before_bin = std::env::var_os("BENCH_BASELINE_BIN").map(PathBuf::from);
     eprintln!("ingest: generating {rows} rows for {first}..{last} and starting the SODA server (not timed)...");

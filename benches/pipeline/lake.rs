@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use soda_testkit::generate::{self, GenSpec, Schema};
-use soda_testkit::{Month, SodaServer};
+use soda_testkit::generate;
+use soda_testkit::SodaServer;
 
 use crate::{median_duration, run_crimewatch, secs, ChildRun, Report};
 
@@ -70,10 +70,8 @@ fn temp(name: &str) -> PathBuf {
 
 pub fn run(report: &mut Report) {
     let runs = crate::runs();
-    let rows: usize = std::env::var("BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_200_000);
-    let first = Month::parse(SINCE).expect("valid month");
-    let last = Month::current_in_seattle(chrono::Utc::now());
-    let spec = GenSpec { seed: 2026, first, last, rows, schema: Schema::Nibrs };
+    let spec = crate::bench_rows(SINCE);
+    let rows = spec.rows;
     eprintln!("lake: generating {rows} rows and starting the SODA server and moto (not timed)...");
     let server = SodaServer::start_streaming(DATASET, generate::iter(&spec));
     let url = server.url();

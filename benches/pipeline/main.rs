@@ -118,6 +118,15 @@ impl Report {
     }
 }
 
+/// The generated rows the ingest, lake and build sections fetch: `BENCH_ROWS` (default 1.2M), seed 2026,
+/// from `since` to this month, the new (NIBRS) field names. One spec, so the sections measure the same data.
+pub fn bench_rows(since: &str) -> soda_testkit::generate::GenSpec {
+    let rows: usize = std::env::var("BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_200_000);
+    let first = soda_testkit::Month::parse(since).expect("valid month");
+    let last = soda_testkit::Month::current_in_seattle(chrono::Utc::now());
+    soda_testkit::generate::GenSpec { seed: 2026, first, last, rows, schema: soda_testkit::generate::Schema::Nibrs }
+}
+
 /// How many times each measurement is repeated (`BENCH_RUNS`, default 3).
 pub fn runs() -> usize {
     std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(3)
