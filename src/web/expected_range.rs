@@ -26,10 +26,9 @@ pub struct ExpectedRow {
 pub fn expected_range(c: &Connection, axis: Axis) -> duckdb::Result<Vec<ExpectedRow>> {
     let mut stmt = c.prepare_cached(EXPECTED_RANGE_SQL)?;
     let rows = stmt.query_map(duckdb::named_params! { "axis": axis.as_str() }, |r| {
-        let category: String = r.get(1)?;
         Ok(ExpectedRow {
             month: r.get(0)?,
-            offense_category: if category == "ALL" { "all".to_string() } else { Category::label_of(&category) },
+            offense_category: Category::label_of(&r.get::<_, String>(1)?),
             years: r.get(2)?,
             expected: r.get(3)?,
             expected_low: r.get(4)?,

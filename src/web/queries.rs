@@ -340,10 +340,9 @@ pub struct CompletenessRow {
 pub fn completeness(c: &Connection) -> duckdb::Result<Vec<CompletenessRow>> {
     let mut stmt = c.prepare_cached(COMPLETENESS_SQL)?;
     let rows = stmt.query_map([], |r| {
-        let category: String = r.get(1)?;
         Ok(CompletenessRow {
             month: r.get(0)?,
-            offense_category: if category == "ALL" { "all".to_string() } else { Category::label_of(&category) },
+            offense_category: Category::label_of(&r.get::<_, String>(1)?),
             observed: r.get(2)?,
             completeness: r.get(3)?,
             nowcast: r.get(4)?,

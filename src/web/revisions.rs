@@ -28,10 +28,9 @@ pub struct RevisionRow {
 pub fn revisions(c: &Connection) -> duckdb::Result<Vec<RevisionRow>> {
     let mut stmt = c.prepare_cached(REVISIONS_SQL)?;
     let rows = stmt.query_map([], |r| {
-        let category: String = r.get(1)?;
         Ok(RevisionRow {
             month: r.get(0)?,
-            offense_category: if category == "ALL" { "all".to_string() } else { Category::label_of(&category) },
+            offense_category: Category::label_of(&r.get::<_, String>(1)?),
             first_fetched_at: r.get(2)?,
             first_count: r.get(3)?,
             count: r.get(4)?,
