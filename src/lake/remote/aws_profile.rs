@@ -9,7 +9,7 @@
 //! with the command that exports its keys, rather than silently falling through to the instance role.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The static keys (and region) of one profile. `Debug` never prints the secret.
 #[derive(Clone, PartialEq)]
@@ -60,9 +60,21 @@ impl ProfileSource {
 /// Reads the profile's keys: `Ok(None)` when no profile was named and the files hold no `default` keys (then the
 /// instance/task role applies), `Err` with what to do when the named profile has no static keys.
 pub fn profile_keys(src: &ProfileSource) -> Result<Option<ProfileKeys>, String> {
-    let name = src.named.clone().unwrap_or_else(|| "default".to_string());
-    let credentials = src.credentials_file.as_deref().map(read_ini).unwrap_or_default();
-    let config = src.config_file.as_deref().map(read_ini).unwrap_or_default();
+    // A missing or unreadable file has no sections.
+    let read = |p: &Option<PathBuf>| p.as_deref().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
+    let files = [&src.credentials_file, &src.config_file]
+        .into_iter()
+        .flatten()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" and ");
+    keys_of(src.named.as_deref(), &read(&src.credentials_file), &read(&src.config_file), &files)
+}
+
+/// [`profile_keys`] over the two files' texts; `files` names them in messages.
+fn keys_of(named: Option<&str>, credentials: &str, config: &str, files: &str) -> Result<Option<ProfileKeys>, String> {
+    let name = named.unwrap_or("default").to_string();
+    let (credentials, config) = (parse_ini(credentials), parse_ini(config));
     let config_section = if name == "default" { "default".to_string() } else { format!("profile {name}") };
     let mut keys: BTreeMap<String, String> = BTreeMap::new();
     // The SDKs let the credentials file win over the config file, key by key.
@@ -78,14 +90,8 @@ pub fn profile_keys(src: &ProfileSource) -> Result<Option<ProfileKeys>, String> 
             session_token: get("aws_session_token"),
             region: get("region"),
         })),
-        _ if src.named.is_none() && keys.is_empty() => Ok(None),
+        _ if named.is_none() && keys.is_empty() => Ok(None),
         _ => {
-            let files = [&src.credentials_file, &src.config_file]
-                .into_iter()
-                .flatten()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(" and ");
             let how = ["sso_start_url", "sso_session", "role_arn", "credential_process", "web_identity_token_file"]
                 .into_iter()
                 .find(|k| keys.contains_key(*k));
@@ -107,13 +113,8 @@ pub fn profile_keys(src: &ProfileSource) -> Result<Option<ProfileKeys>, String> 
     }
 }
 
-/// The sections of an INI file as the AWS files write them (`[section]`, `key = value`, `#`/`;` comments);
-/// a missing or unreadable file has none. Nested blocks (`s3 =` followed by indented lines) are skipped.
-fn read_ini(path: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    parse_ini(&text)
-}
-
+/// The sections of an INI file as the AWS files write them (`[section]`, `key = value`, `#`/`;` comments).
+/// Nested blocks (`s3 =` followed by indented lines) are skipped.
 fn parse_ini(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
     let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut current: Option<String> = None;
@@ -140,47 +141,17 @@ fn parse_ini(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
 mod tests {
     use super::*;
 
-    fn files(credentials: &str, config: &str) -> (tempdir::Dir, ProfileSource) {
-        let dir = tempdir::Dir::new();
-        let (c, g) = (dir.0.join("credentials"), dir.0.join("config"));
-        std::fs::write(&c, credentials).unwrap();
-        std::fs::write(&g, config).unwrap();
-        (dir, ProfileSource { named: None, credentials_file: Some(c), config_file: Some(g) })
-    }
-
-    mod tempdir {
-        pub struct Dir(pub std::path::PathBuf);
-        impl Dir {
-            pub fn new() -> Dir {
-                use std::sync::atomic::{AtomicU32, Ordering};
-                static N: AtomicU32 = AtomicU32::new(0);
-                let p = std::env::temp_dir().join(format!(
-                    "crimewatch-awsprofile-{}-{}",
-                    std::process::id(),
-                    N.fetch_add(1, Ordering::Relaxed)
-                ));
-                std::fs::create_dir_all(&p).unwrap();
-                Dir(p)
-            }
-        }
-        impl Drop for Dir {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_dir_all(&self.0);
-            }
-        }
-    }
-
     const CREDENTIALS: &str =
         "# comment\n[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = s3cr3t\n\n\
         [ci]\naws_access_key_id=AKIACI\naws_secret_access_key=ci-secret\naws_session_token = tok\n";
     const CONFIG: &str =
         "[default]\nregion = eu-west-1\n[profile ci]\nregion = us-west-2\ns3 =\n  max_concurrent_requests = 20\n\
         [profile sso]\nsso_start_url = https://example.awsapps.com/start\nregion = us-east-2\n";
+    const FILES: &str = "credentials and config";
 
     #[test]
     fn the_default_profile_and_its_region_are_read_when_no_profile_is_named() {
-        let (_d, src) = files(CREDENTIALS, CONFIG);
-        let k = profile_keys(&src).unwrap().unwrap();
+        let k = keys_of(None, CREDENTIALS, CONFIG, FILES).unwrap().unwrap();
         assert_eq!((k.profile.as_str(), k.access_key_id.as_str()), ("default", "AKIADEFAULT"));
         assert_eq!(
             (k.secret_access_key.as_str(), k.session_token, k.region.as_deref()),
@@ -190,9 +161,7 @@ mod tests {
 
     #[test]
     fn a_named_profile_takes_its_keys_token_and_region_from_both_files() {
-        let (_d, mut src) = files(CREDENTIALS, CONFIG);
-        src.named = Some("ci".into());
-        let k = profile_keys(&src).unwrap().unwrap();
+        let k = keys_of(Some("ci"), CREDENTIALS, CONFIG, FILES).unwrap().unwrap();
         assert_eq!((k.access_key_id.as_str(), k.secret_access_key.as_str()), ("AKIACI", "ci-secret"));
         assert_eq!((k.session_token.as_deref(), k.region.as_deref()), (Some("tok"), Some("us-west-2")));
         assert!(!format!("{k:?}").contains("ci-secret"), "Debug prints the secret: {k:?}");
@@ -206,12 +175,12 @@ mod tests {
 
     #[test]
     fn a_named_profile_that_is_missing_or_keyless_is_an_error_saying_what_to_do() {
-        let (_d, mut src) = files(CREDENTIALS, CONFIG);
-        src.named = Some("nope".into());
-        let e = profile_keys(&src).unwrap_err();
-        assert!(e.contains("AWS profile nope is not in") && e.contains("AWS_ACCESS_KEY_ID"), "{e}");
-        src.named = Some("sso".into());
-        let e = profile_keys(&src).unwrap_err();
+        let e = keys_of(Some("nope"), CREDENTIALS, CONFIG, FILES).unwrap_err();
+        assert!(
+            e.contains("AWS profile nope is not in credentials and config") && e.contains("AWS_ACCESS_KEY_ID"),
+            "{e}"
+        );
+        let e = keys_of(Some("sso"), CREDENTIALS, CONFIG, FILES).unwrap_err();
         assert!(e.contains("sso_start_url") && e.contains("aws configure export-credentials --profile sso"), "{e}");
     }
 }
