@@ -78,6 +78,11 @@ impl Bucket {
                 FailureClass::Usage,
             ),
             object_store::Error::Unauthenticated { .. } => (self.credentials_hint(), FailureClass::Usage),
+            // No credentials anywhere else, so the crate asked the instance metadata endpoint, which is not there
+            // (or refuses): a credentials problem, whatever status that endpoint answered.
+            _ if lower.contains("169.254.169.254") || lower.contains("metadata.google.internal") => {
+                (self.credentials_hint(), FailureClass::Usage)
+            }
             object_store::Error::PermissionDenied { .. } => (
                 format!("the credentials in use may not {action} in bucket {bucket}: {}", self.permissions_hint()),
                 FailureClass::Usage,
@@ -124,5 +129,34 @@ impl Bucket {
             Scheme::S3 => "AWS_ENDPOINT_URL, AWS_REGION",
             Scheme::Gcs => "STORAGE_EMULATOR_HOST when it is an emulator",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lake::LakeUrl;
+
+    fn bucket(url: &str) -> Bucket {
+        let LakeUrl::Bucket(lake) = LakeUrl::parse("--lake", url).unwrap() else { panic!("{url} is not a bucket") };
+        Bucket::with_store(&lake, Arc::new(object_store::memory::InMemory::new()))
+    }
+
+    fn hint(b: &Bucket, message: &str) -> String {
+        let e = object_store::Error::Generic { store: "S3", source: message.into() };
+        match b.error("list", "", e) {
+            LakeError::Bucket { hint, .. } => hint,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_refused_instance_metadata_request_is_a_missing_credentials_error_not_a_permission_one() {
+        let b = bucket("s3://crime-lake/x");
+        let h = hint(&b, "Error performing PUT http://169.254.169.254/latest/api/token - 403 Forbidden: denied");
+        assert!(h.contains("no valid AWS credentials") && h.contains("AWS_ACCESS_KEY_ID"), "{h}");
+        // A 403 from the bucket itself still names the permissions to grant.
+        let h = hint(&b, "Error performing GET http://s3.example/crime-lake - 403 Forbidden: AccessDenied");
+        assert!(h.contains("may not list in bucket crime-lake") && h.contains("s3:ListBucket"), "{h}");
     }
 }
