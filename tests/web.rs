@@ -12,6 +12,7 @@ mod http;
 mod limits;
 mod quarantine;
 mod real;
+mod serving;
 mod significance;
 mod support;
 mod surface;

@@ -14,6 +14,7 @@ use super::csv_body;
 use super::filters::{parse_level, Filters, Format};
 use super::published::{Cached, Generation, Published};
 use super::queries::{self, Range};
+use super::serving::{self, ServingIndex};
 use super::{WebConfig, WebError};
 use crate::domain::category::AreaLevel;
 use crate::domain::DataDir;
@@ -42,6 +43,18 @@ impl AppState {
         AppState {
             published: Arc::new(Published::new(path, cache_max_entries)),
             permits: Arc::new(Semaphore::new(max_concurrent_queries.max(1))),
+        }
+    }
+
+    /// Opens the published warehouse (if any) and loads its serving index, so no request waits for that after
+    /// start-up. A warehouse published later is loaded in the background by the first request that notices it
+    /// ([`Published::current`]); chart requests arriving before that load ends wait for it.
+    pub async fn preload(&self) {
+        let published = Arc::clone(&self.published);
+        let loaded = tokio::task::spawn_blocking(move || published.current().and_then(|g| g.index().map(|_| ()))).await;
+        if let Ok(Err(e)) = loaded {
+            // No warehouse yet, or one that cannot be read: requests say so; nothing to do at start-up.
+            tracing::debug!(stage = "web", error = %e, "nothing preloaded");
         }
     }
 
@@ -96,16 +109,16 @@ fn render<T: Serialize>(rows: &[T], format: Format) -> Result<Cached, WebError> 
     }
 }
 
-/// Resolves the range (defaults from the data's bounds) and runs `query`; an empty range gives an empty table.
+/// Resolves the range (defaults from the data's bounds) and answers it from the generation's serving index; an
+/// empty range gives an empty table.
 fn chart<T: Serialize>(
     g: &Generation,
-    name: &'static str,
     filters: &Filters,
-    query: impl FnOnce(&duckdb::Connection, Range) -> duckdb::Result<Vec<T>>,
+    answer: impl FnOnce(&ServingIndex, Range) -> Vec<T>,
 ) -> Result<Cached, WebError> {
     let bounds = g.bounds()?;
     let rows = match Range::resolve(&bounds, filters)? {
-        Some(range) => g.with_conn(name, |c| query(c, range))?,
+        Some(range) => answer(&*g.index()?, range),
         None => Vec::new(),
     };
     render(&rows, filters.format)
@@ -125,7 +138,7 @@ pub async fn health(State(state): State<AppState>) -> Result<Response, WebError>
 pub async fn trend(State(state): State<AppState>, Query(q): Params) -> Result<Response, WebError> {
     let f = Filters::parse(&q, &[])?;
     let key = format!("trend|{f:?}");
-    state.respond(key, Some("trend"), move |g| chart(g, "trend", &f, |c, r| queries::trend(c, r, &f))).await
+    state.respond(key, Some("trend"), move |g| chart(g, &f, |ix, r| serving::trend(ix, r, &f))).await
 }
 
 pub async fn areas(State(state): State<AppState>, Query(q): Params) -> Result<Response, WebError> {
@@ -135,19 +148,19 @@ pub async fn areas(State(state): State<AppState>, Query(q): Params) -> Result<Re
         Some(v) => parse_level("level", v)?,
     };
     let key = format!("areas|{level:?}|{f:?}");
-    state.respond(key, Some("areas"), move |g| chart(g, "areas", &f, |c, r| queries::areas(c, r, &f, level))).await
+    state.respond(key, Some("areas"), move |g| chart(g, &f, |ix, r| serving::areas(ix, r, &f, level))).await
 }
 
 pub async fn offenses(State(state): State<AppState>, Query(q): Params) -> Result<Response, WebError> {
     let f = Filters::parse(&q, &[])?;
     let key = format!("offenses|{f:?}");
-    state.respond(key, Some("offenses"), move |g| chart(g, "offenses", &f, |c, r| queries::offenses(c, r, &f))).await
+    state.respond(key, Some("offenses"), move |g| chart(g, &f, |ix, r| serving::offenses(ix, r, &f))).await
 }
 
 pub async fn heatmap(State(state): State<AppState>, Query(q): Params) -> Result<Response, WebError> {
     let f = Filters::parse(&q, &[])?;
     let key = format!("heatmap|{f:?}");
-    state.respond(key, Some("heatmap"), move |g| chart(g, "heatmap", &f, |c, r| queries::heatmap(c, r, &f))).await
+    state.respond(key, Some("heatmap"), move |g| chart(g, &f, |ix, r| serving::heatmap(ix, r, &f))).await
 }
 
 /// `/api/completeness`: recent occurrence months, how complete each is, and the nowcast (no filters: the marts

@@ -44,6 +44,9 @@ pub enum WebError {
     /// A mart query failed: the warehouse probably predates the marts this server reads.
     #[error("query `{query}` failed on {}: {source}; the warehouse may be from another version — rebuild it with `crimewatch build`", path.display())]
     Query { query: &'static str, path: PathBuf, source: duckdb::Error },
+    /// The chart marts could not be read into memory ([`super::serving`]).
+    #[error("cannot load the chart marts of {}: {message}; the warehouse may be from another version — rebuild it with `crimewatch build`", path.display())]
+    Index { path: PathBuf, message: String },
     /// A blocking query task panicked or was cancelled (a bug).
     #[error("a query task failed: {0} (likely a bug; please report it)")]
     Task(String),
@@ -82,6 +85,9 @@ impl WebError {
             WebError::Query { query, .. } => format!(
                 "query `{query}` failed; the warehouse may be from another version — rebuild it with `crimewatch build` ({SEE_LOG})"
             ),
+            WebError::Index { .. } => format!(
+                "cannot load the chart marts; the warehouse may be from another version — rebuild it with `crimewatch build` ({SEE_LOG})"
+            ),
             WebError::Task(_) => "a query task failed (likely a bug; please report it with the server log)".to_string(),
             WebError::Bind { .. }
             | WebError::Serve(_)
@@ -102,6 +108,7 @@ impl WebError {
             WebError::Stat { .. } => "stat",
             WebError::Open { .. } => "open",
             WebError::Query { .. } => "query",
+            WebError::Index { .. } => "index",
             WebError::Task(_) => "task",
             WebError::NotFound { .. } => "not_found",
         }

@@ -1,7 +1,8 @@
 //! Web stage: the JSON API and the dashboard page, served from the published warehouse (read-only).
 //!
-//! Requests are parsed into [`filters`] (closed enums), answered from the marts by [`queries`] (SQL in `sql/`,
-//! bound parameters only) through the current [`published`] generation — which follows the publisher's
+//! Requests are parsed into [`filters`] (closed enums), answered from the marts — the charts from the
+//! [`serving`] index (the chart marts in memory), the rest by [`queries`] (SQL in `sql/`, bound parameters
+//! only) — through the current [`published`] generation — which follows the publisher's
 //! rename-over without a restart — and cached per generation. The page ([`assets`]) uses only this API.
 //! [`runs`] serves `/api/runs` from the functions the binary edge hands it, [`trigger`] guards its `POST`.
 //! [`startup`] binds and serves through [`connections`] (the accept loop's limits) and [`middleware`] (the
@@ -12,7 +13,7 @@ mod assets;
 mod bounds;
 mod config;
 mod connections;
-mod csv_body;
+pub mod csv_body;
 mod error;
 mod expected_range;
 mod filters;
@@ -24,6 +25,7 @@ mod queries;
 mod redact;
 mod revisions;
 mod runs;
+mod serving;
 pub mod significance;
 mod startup;
 mod trigger;

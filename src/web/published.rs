@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use duckdb::{AccessMode, Config, Connection};
 
 use super::bounds::Bounds;
+use super::serving::ServingIndex;
 use super::WebError;
 
 /// What identifies one published file; any change means a new file was published.
@@ -55,6 +56,9 @@ pub struct Generation {
     gates: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     cache_max_entries: usize,
     bounds: OnceLock<Bounds>,
+    /// The chart marts in memory, loaded once (in the background from [`Published::current`]); a failed load
+    /// is kept as its message, since a read-only file will not load better on a second try.
+    index: OnceLock<Result<Arc<ServingIndex>, String>>,
 }
 
 /// Connections kept idle per generation; more are opened under load and closed after use.
@@ -80,7 +84,38 @@ impl Generation {
             gates: Mutex::new(HashMap::new()),
             cache_max_entries,
             bounds: OnceLock::new(),
+            index: OnceLock::new(),
         })
+    }
+
+    /// The serving index of this file: loaded by the first caller, whom any other caller waits for. Blocking.
+    pub fn index(&self) -> Result<Arc<ServingIndex>, WebError> {
+        let loaded = self.index.get_or_init(|| {
+            let started = std::time::Instant::now();
+            let loaded = match self.with_conn("serving index", |c| Ok(ServingIndex::load(c))) {
+                Ok(Ok(ix)) => Ok(Arc::new(ix)),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match &loaded {
+                Ok(ix) => {
+                    let (trend, heatmap, offenses) = ix.rows();
+                    tracing::info!(
+                        stage = "web",
+                        generation = self.id,
+                        trend,
+                        heatmap,
+                        offenses,
+                        load_ms = started.elapsed().as_millis() as u64,
+                        "serving index loaded"
+                    );
+                }
+                Err(e) => tracing::warn!(stage = "web", generation = self.id, error_type = "index", error = %e,
+                    "cannot load the serving index"),
+            }
+            loaded
+        });
+        loaded.clone().map_err(|message| WebError::Index { path: self.path.clone(), message })
     }
 
     /// The data's month bounds per axis, read once per generation.
@@ -212,6 +247,9 @@ impl Published {
             Ok(g) => {
                 tracing::info!(stage = "web", generation = id, path = %self.path.display(), "serving newly published warehouse");
                 let g = Arc::new(g);
+                // Loaded now, off the request path: a chart request waits only for what is left of it.
+                let loading = Arc::clone(&g);
+                std::thread::spawn(move || loading.index());
                 *current = Some(Arc::clone(&g));
                 *lock(&self.failed) = None;
                 Ok(g)

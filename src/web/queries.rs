@@ -1,80 +1,25 @@
-//! The mart queries behind each endpoint. Blocking (DuckDB): run them through [`Generation::with_conn`] in
-//! `spawn_blocking`. Values are bound as named parameters; the only fragments put into the SQL text are the
-//! fixed strings of [`area_predicate`] and [`level_column`], chosen by enums.
-//!
-//! The charts read the `api_*` marts (the published marts' counts at the dashboard's grain: the area as one
-//! `area_key`, the whole city on rows of its own) rather than the published marts, which are views over them:
-//! a city-wide request reads only the city's rows, an area's request only the row groups of its key range.
+//! What the endpoints answer: the chart rows (computed from the serving index, [`super::serving`]), the range a
+//! request covers, and the mart queries of the endpoints that still ask DuckDB (health, completeness). Blocking
+//! (DuckDB): run those through [`Generation::with_conn`] in `spawn_blocking`.
 
 use duckdb::Connection;
 use serde::Serialize;
 
 use super::bounds::Bounds;
 use super::filters::{Category, Filters};
-use super::geo;
 use super::published::Generation;
-use super::significance::{self, Comparison};
 use super::WebError;
-use crate::domain::category::{AreaLevel, OffenseCategory};
 use crate::domain::Month;
 
 const META_SQL: &str = include_str!("sql/meta.sql");
 const FLAGGED_MONTHS_SQL: &str = include_str!("sql/flagged_months.sql");
 const PROVISIONAL_RULE_SQL: &str = include_str!("sql/provisional_rule.sql");
-const TREND_SQL: &str = include_str!("sql/trend.sql");
-const AREAS_SQL: &str = include_str!("sql/areas.sql");
-const AREAS_WITHIN_SQL: &str = include_str!("sql/areas_within.sql");
-const AREA_KEYS_SQL: &str = include_str!("sql/area_keys.sql");
-const OFFENSES_SQL: &str = include_str!("sql/offenses.sql");
-const HEATMAP_SQL: &str = include_str!("sql/heatmap.sql");
-const DISPERSION_SQL: &str = include_str!("sql/dispersion.sql");
 const COMPLETENESS_SQL: &str = include_str!("sql/completeness.sql");
 
 /// Longest range a request may ask for (100 years of months).
 pub const MAX_RANGE_MONTHS: i64 = 1200;
 
-/// The WHERE fragment for an area filter on an `api_*` mart; `$area`, `$lo` and `$hi` are always bound (NULL
-/// when there is no filter). Without a filter it picks the whole city's rows (`area_key` NULL); with one, the
-/// keys of that area, first by their range (a constant DuckDB can compare with each row group's min and max),
-/// then exactly.
-fn area_predicate(level: Option<AreaLevel>) -> &'static str {
-    match level {
-        None => "area_key is null and $area::varchar is null and $lo::integer is null and $hi::integer is null",
-        Some(AreaLevel::Precinct) => {
-            "area_key between $lo and $hi and area_key in (select area_key from marts.dim_area where precinct = $area)"
-        }
-        Some(AreaLevel::Sector) => {
-            "area_key between $lo and $hi and area_key in (select area_key from marts.dim_area where sector = $area)"
-        }
-        Some(AreaLevel::Beat) => {
-            "area_key between $lo and $hi and area_key in (select area_key from marts.dim_area where beat = $area)"
-        }
-        Some(AreaLevel::Neighborhood) => {
-            "area_key between $lo and $hi and area_key in (select area_key from marts.dim_area where neighborhood = $area)"
-        }
-    }
-}
-
-/// The mart column of an area level.
-fn level_column(level: AreaLevel) -> &'static str {
-    match level {
-        AreaLevel::Precinct => "precinct",
-        AreaLevel::Sector => "sector",
-        AreaLevel::Beat => "beat",
-        AreaLevel::Neighborhood => "neighborhood",
-    }
-}
-
-fn with_area(sql: &str, filters: &Filters) -> String {
-    sql.replace("{area_predicate}", area_predicate(filters.area.as_ref().map(|(l, _)| *l)))
-}
-
-/// A month as the marts' `month DATE` column holds it: its first day.
-fn month_param(m: Month) -> String {
-    m.first_day().to_string()
-}
-
-fn yoy_pct(count: i64, prior: Option<i64>) -> Option<f64> {
+pub(super) fn yoy_pct(count: i64, prior: Option<i64>) -> Option<f64> {
     match prior {
         Some(p) if p > 0 => Some(((count - p) as f64 * 1000.0 / p as f64).round() / 10.0),
         _ => None,
@@ -108,44 +53,8 @@ impl Range {
     }
 
     /// Whether the whole range a year earlier lies within the data.
-    fn prior_known(&self) -> bool {
+    pub(super) fn prior_known(&self) -> bool {
         self.from.year_earlier() >= self.data_from
-    }
-}
-
-/// The values every mart query binds, taken once from a request's range and filters.
-struct Bound<'f> {
-    from: String,
-    to: String,
-    axis: &'static str,
-    /// NULL for `all`.
-    category: Option<&'static str>,
-    /// NULL without an area filter.
-    area: Option<&'f str>,
-    /// The area's first and last `area_key` (NULL without an area filter, or for an area with no offenses).
-    lo: Option<i32>,
-    hi: Option<i32>,
-}
-
-impl<'f> Bound<'f> {
-    fn new(c: &Connection, range: &Range, f: &'f Filters) -> duckdb::Result<Bound<'f>> {
-        let (lo, hi) = match &f.area {
-            None => (None, None),
-            Some((level, area)) => {
-                let sql = AREA_KEYS_SQL.replace("{level_column}", level_column(*level));
-                let mut stmt = c.prepare_cached(&sql)?;
-                stmt.query_row(duckdb::named_params! { "area": area }, |r| Ok((r.get(0)?, r.get(1)?)))?
-            }
-        };
-        Ok(Bound {
-            from: month_param(range.from),
-            to: month_param(range.to),
-            axis: f.axis.as_str(),
-            category: f.category.mart_value(),
-            area: f.area.as_ref().map(|(_, a)| a.as_str()),
-            lo,
-            hi,
-        })
     }
 }
 
@@ -169,86 +78,6 @@ pub struct TrendRow {
     pub significant: Option<bool>,
 }
 
-pub fn trend(c: &Connection, range: Range, f: &Filters) -> duckdb::Result<Vec<TrendRow>> {
-    let mut stmt = c.prepare_cached(&with_area(TREND_SQL, f))?;
-    let b = Bound::new(c, &range, f)?;
-    let data_from = month_param(range.data_from);
-    let params = duckdb::named_params! {
-        "from": b.from, "to": b.to, "data_from": data_from, "axis": b.axis, "category": b.category, "area": b.area,
-        "lo": b.lo, "hi": b.hi,
-    };
-    let rows = stmt.query_map(params, |r| {
-        let count: i64 = r.get(2)?;
-        let prior: Option<i64> = r.get(3)?;
-        Ok(TrendRow {
-            month: r.get(0)?,
-            category: Category::label_of(&r.get::<_, String>(1)?),
-            count,
-            prior_year_count: prior,
-            yoy_pct: yoy_pct(count, prior),
-            is_partial: r.get(4)?,
-            is_provisional: r.get(5)?,
-            ratio: None,
-            ratio_low: None,
-            ratio_high: None,
-            significant: None,
-        })
-    })?;
-    let mut rows: Vec<TrendRow> = rows.collect::<duckdb::Result<_>>()?;
-    let level = f.area.as_ref().map_or("city", |(l, _)| l.as_str());
-    let d = Dispersion::load(c, &b, level)?;
-    for row in &mut rows {
-        let month = Month::parse(&row.month).ok();
-        let mart_category = OffenseCategory::from_label(&row.category).map(|c| c.mart_value());
-        if let (Some(m), Some(prior), Some(phi), false) =
-            (month, row.prior_year_count, mart_category.and_then(|c| d.phi(c)), row.is_partial)
-        {
-            if d.comparable_from(m.year_earlier()) {
-                let c = significance::compare(row.count, prior, phi);
-                (row.ratio, row.ratio_low, row.ratio_high, row.significant) =
-                    (c.ratio, c.ratio_low, c.ratio_high, c.significant);
-            }
-        }
-    }
-    Ok(rows)
-}
-
-/// What [`significance::compare`] needs from `marts.mart_dispersion` for one axis and area level.
-struct Dispersion {
-    phi: Vec<(String, f64)>,
-    first_lake_month: Option<Month>,
-    range_has_partial: bool,
-}
-
-impl Dispersion {
-    fn load(c: &Connection, b: &Bound<'_>, level: &str) -> duckdb::Result<Dispersion> {
-        let mut stmt = c.prepare_cached(DISPERSION_SQL)?;
-        let params = duckdb::named_params! { "axis": b.axis, "level": level, "from": b.from, "to": b.to };
-        let rows = stmt.query_map(params, |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?, r.get::<_, String>(2)?, r.get::<_, bool>(3)?))
-        })?;
-        let mut d = Dispersion { phi: Vec::new(), first_lake_month: None, range_has_partial: false };
-        for row in rows {
-            let (category, phi, first, partial) = row?;
-            d.phi.push((category, phi));
-            d.first_lake_month = Month::parse(&first).ok();
-            d.range_has_partial = partial;
-        }
-        Ok(d)
-    }
-
-    /// φ of a mart category (`ALL` for the three summed); `None` when the data gave no estimate.
-    fn phi(&self, mart_category: &str) -> Option<f64> {
-        self.phi.iter().find(|(c, _)| c == mart_category).map(|(_, p)| *p)
-    }
-
-    /// An earlier period starting at `earlier` is comparable when the lake covers it: on the occurred axis,
-    /// months before the lake's first report month hold only late reports.
-    fn comparable_from(&self, earlier: Month) -> bool {
-        self.first_lake_month.is_some_and(|first| earlier >= first)
-    }
-}
-
 #[derive(Debug, Serialize)]
 pub struct AreaRow {
     pub level: &'static str,
@@ -267,59 +96,6 @@ pub struct AreaRow {
     pub ratio_low: Option<f64>,
     pub ratio_high: Option<f64>,
     pub significant: Option<bool>,
-}
-
-pub fn areas(c: &Connection, range: Range, f: &Filters, level: AreaLevel) -> duckdb::Result<Vec<AreaRow>> {
-    let b = Bound::new(c, &range, f)?;
-    let prior_known = range.prior_known();
-    let level_name = level.as_str();
-    let d = Dispersion::load(c, &b, level_name)?;
-    let phi = d.phi(f.category.mart_value().unwrap_or("ALL"));
-    let comparable = !d.range_has_partial && d.comparable_from(range.from.year_earlier());
-    let map = |r: &duckdb::Row<'_>| -> duckdb::Result<AreaRow> {
-        let area: String = r.get(0)?;
-        let count: i64 = r.get(1)?;
-        let prior: Option<i64> = r.get(2)?;
-        let polygon = if level == AreaLevel::Neighborhood { geo::polygon_for(&area) } else { None };
-        let change = match (prior, phi, comparable) {
-            (Some(p), Some(phi), true) => significance::compare(count, p, phi),
-            _ => Comparison::NONE,
-        };
-        Ok(AreaRow {
-            level: level.as_str(),
-            area,
-            category: f.category.as_str(),
-            count,
-            prior_year_count: prior,
-            yoy_pct: yoy_pct(count, prior),
-            polygon,
-            ratio: change.ratio,
-            ratio_low: change.ratio_low,
-            ratio_high: change.ratio_high,
-            significant: change.significant,
-        })
-    };
-    match &f.area {
-        None => {
-            let mut stmt = c.prepare_cached(AREAS_SQL)?;
-            let params = duckdb::named_params! {
-                "axis": b.axis, "level": level_name, "from": b.from, "to": b.to, "category": b.category,
-                "prior_known": prior_known,
-            };
-            let rows = stmt.query_map(params, map)?;
-            rows.collect()
-        }
-        Some(_) => {
-            let sql = with_area(AREAS_WITHIN_SQL, f).replace("{level_column}", level_column(level));
-            let mut stmt = c.prepare_cached(&sql)?;
-            let params = duckdb::named_params! {
-                "axis": b.axis, "from": b.from, "to": b.to, "category": b.category, "area": b.area,
-                "lo": b.lo, "hi": b.hi, "prior_known": prior_known,
-            };
-            let rows = stmt.query_map(params, map)?;
-            rows.collect()
-        }
-    }
 }
 
 /// `/api/completeness`: one recent occurrence month of one category (`all` = the three summed).
@@ -361,24 +137,6 @@ pub struct OffenseRow {
     pub count: i64,
 }
 
-pub fn offenses(c: &Connection, range: Range, f: &Filters) -> duckdb::Result<Vec<OffenseRow>> {
-    let mut stmt = c.prepare_cached(&with_area(OFFENSES_SQL, f))?;
-    let b = Bound::new(c, &range, f)?;
-    let params = duckdb::named_params! {
-        "axis": b.axis, "from": b.from, "to": b.to, "category": b.category, "area": b.area,
-        "lo": b.lo, "hi": b.hi,
-    };
-    let rows = stmt.query_map(params, |r| {
-        Ok(OffenseRow {
-            offense_sub_category: r.get(0)?,
-            offense: r.get(1)?,
-            category: Category::label_of(&r.get::<_, String>(2)?),
-            count: r.get(3)?,
-        })
-    })?;
-    rows.collect()
-}
-
 #[derive(Debug, Serialize)]
 pub struct HeatmapRow {
     /// 0 = Monday … 6 = Sunday.
@@ -389,27 +147,7 @@ pub struct HeatmapRow {
     pub count: i64,
 }
 
-const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
-
-pub fn heatmap(c: &Connection, range: Range, f: &Filters) -> duckdb::Result<Vec<HeatmapRow>> {
-    let mut stmt = c.prepare_cached(&with_area(HEATMAP_SQL, f))?;
-    let b = Bound::new(c, &range, f)?;
-    let params = duckdb::named_params! {
-        "axis": b.axis, "from": b.from, "to": b.to, "category": b.category, "area": b.area,
-        "lo": b.lo, "hi": b.hi,
-    };
-    let rows = stmt.query_map(params, |r| {
-        let weekday: i32 = r.get(0)?;
-        Ok(HeatmapRow {
-            weekday,
-            weekday_name: usize::try_from(weekday).ok().and_then(|w| WEEKDAYS.get(w)).copied().unwrap_or("?"),
-            hour: r.get(1)?,
-            category: f.category.as_str(),
-            count: r.get(2)?,
-        })
-    })?;
-    rows.collect()
-}
+pub(super) const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
 /// `/api/health`: what is served and how fresh and final it is.
 #[derive(Debug, Serialize)]
@@ -505,23 +243,5 @@ mod tests {
         assert_eq!(yoy_pct(2, Some(3)), Some(-33.3));
         assert_eq!(yoy_pct(5, Some(0)), None);
         assert_eq!(yoy_pct(5, None), None);
-    }
-
-    #[test]
-    fn every_area_predicate_binds_area_and_names_only_its_column() {
-        let binds_all = |p: &str| ["$area", "$lo", "$hi"].iter().all(|v| p.contains(v));
-        assert!(binds_all(area_predicate(None)) && area_predicate(None).starts_with("area_key is null"));
-        for (level, col) in [
-            (AreaLevel::Precinct, "precinct"),
-            (AreaLevel::Sector, "sector"),
-            (AreaLevel::Beat, "beat"),
-            (AreaLevel::Neighborhood, "neighborhood"),
-        ] {
-            let p = area_predicate(Some(level));
-            assert!(binds_all(p) && p.ends_with(&format!("where {col} = $area)")), "{p}");
-            let mut others = ["precinct", "sector", "beat", "neighborhood"].into_iter().filter(|c| *c != col);
-            assert!(others.all(|o| !p.contains(o)), "{p}");
-            assert_eq!(level_column(level), col);
-        }
     }
 }

@@ -58,7 +58,9 @@ impl Application {
         let port = listener.local_addr().map_err(|source| WebError::Bind { addr, source })?.port();
         ensure_descriptors(config.max_connections as u64 + SPARE_DESCRIPTORS);
         assets::prepare();
-        let app = middleware::layers(router(AppState::new(config, data_dir), runs, data_dir), config.max_body_bytes);
+        let state = AppState::new(config, data_dir);
+        state.preload().await;
+        let app = middleware::layers(router(state, runs, data_dir), config.max_body_bytes);
         let limits = Limits {
             max_connections: config.max_connections,
             header_read_timeout: config.header_read_timeout,
