@@ -127,9 +127,7 @@ fn chart<T: Serialize>(
 pub async fn health(State(state): State<AppState>) -> Result<Response, WebError> {
     state
         .respond("health".into(), None, |g| {
-            let bounds = g.bounds()?;
-            let h = queries::health(g, &bounds)?;
-            let body = serde_json::to_vec(&h).map_err(|e| WebError::Task(format!("JSON encoding: {e}")))?;
+            let body = serde_json::to_vec(&*g.health()?).map_err(|e| WebError::Task(format!("JSON encoding: {e}")))?;
             Ok(Cached::new("application/json", Bytes::from(body)))
         })
         .await

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use duckdb::{AccessMode, Config, Connection};
 
 use super::bounds::Bounds;
+use super::queries::{self, Health};
 use super::serving::ServingIndex;
 use super::WebError;
 
@@ -56,6 +57,8 @@ pub struct Generation {
     gates: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     cache_max_entries: usize,
     bounds: OnceLock<Bounds>,
+    /// What /api/health says of this file (build times, row counts, flagged months): read once, like the bounds.
+    health: OnceLock<Arc<Health>>,
     /// The chart marts in memory, loaded once (in the background from [`Published::current`]); a failed load
     /// is kept as its message, since a read-only file will not load better on a second try.
     index: OnceLock<Result<Arc<ServingIndex>, String>>,
@@ -84,6 +87,7 @@ impl Generation {
             gates: Mutex::new(HashMap::new()),
             cache_max_entries,
             bounds: OnceLock::new(),
+            health: OnceLock::new(),
             index: OnceLock::new(),
         })
     }
@@ -125,6 +129,15 @@ impl Generation {
         }
         let b = self.with_conn("bounds", Bounds::read)?;
         Ok(self.bounds.get_or_init(|| b).clone())
+    }
+
+    /// What /api/health answers for this file, read once per generation (three small queries).
+    pub fn health(&self) -> Result<Arc<Health>, WebError> {
+        if let Some(h) = self.health.get() {
+            return Ok(Arc::clone(h));
+        }
+        let h = Arc::new(queries::health(self, &self.bounds()?)?);
+        Ok(Arc::clone(self.health.get_or_init(|| h)))
     }
 
     /// Runs `f` on a pooled connection. Blocking: call from `spawn_blocking`.
