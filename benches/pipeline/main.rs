@@ -257,6 +257,20 @@ pub fn own_cpu() -> Duration {
     Duration::from_millis(cpu_millis(&usage).max(0) as u64)
 }
 
+const WEB_DIR_ENV: &str = "BENCH_WEB_DIR";
+
+/// Runs the web section on `dir`'s published warehouse and adds its figures to the report.
+fn web_figures(report: &mut Report, dir: &Path) {
+    for (name, value, target) in web::run(dir) {
+        let shown = format!("{value:.1}");
+        if target.is_nan() {
+            report.add("web", &name, shown, Vec::new());
+        } else {
+            report.add_target("web", &name, shown, Vec::new(), &format!("≤ {target}"), value <= target);
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some(LAUNCHER_FLAG) {
@@ -272,21 +286,20 @@ fn main() {
     if run("lake") {
         lake::run(&mut report);
     }
+    // `BENCH_WEB_DIR`: the web section alone, on the warehouse already published in that data dir (e.g. a kept
+    // BENCH_DATA_DIR), so the server can be profiled without a build first.
+    let web_dir = std::env::var_os(WEB_DIR_ENV).filter(|d| !d.is_empty()).map(std::path::PathBuf::from);
+    if let (Some(dir), true) = (&web_dir, run("web")) {
+        web_figures(&mut report, dir);
+    }
     // The web and bigquery sections measure on the warehouse the build section published.
-    if run("build") || run("web") || run("bigquery") {
+    if web_dir.is_none() && (run("build") || run("web") || run("bigquery")) {
         if let Some(dir) = build::run(&mut report, run("web") || run("bigquery")) {
             if run("bigquery") {
                 bigquery::run(&mut report, &dir);
             }
             if run("web") {
-                for (name, value, target) in web::run(&dir) {
-                    let shown = format!("{value:.1}");
-                    if target.is_nan() {
-                        report.add("web", &name, shown, Vec::new());
-                    } else {
-                        report.add_target("web", &name, shown, Vec::new(), &format!("≤ {target}"), value <= target);
-                    }
-                }
+                web_figures(&mut report, &dir);
             }
             build::discard(&dir);
         }
