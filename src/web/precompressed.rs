@@ -2,7 +2,7 @@
 //! bytes; without this, the compression layer gzipped or brotli'd those same bytes again for every request that
 //! asked for them — a trend answer is ~140 kB of JSON, and compressing it cost more CPU than serving it from the
 //! cache (at 32 clients on 2 cores it set the cached p99). [`Cached`] carries one slot per encoding, filled by the
-//! first request that asks for it (with tower-http's own encoder, so the bytes are those the layer would send);
+//! first request that asks for it (with tower-http's own encoder; gzip at its fastest level, see [`compress`]);
 //! [`choose_encoding`], inside the compression layer, serves the slot and marks the response encoded, which the
 //! compression layer then leaves alone. A request that accepts neither gzip nor br gets the plain bytes.
 //!
@@ -20,7 +20,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use tokio::sync::OnceCell;
 use tower::ServiceExt;
-use tower_http::compression::Compression;
+use tower_http::compression::{Compression, CompressionLevel};
 
 use super::assets;
 
@@ -100,7 +100,10 @@ fn negotiate(headers: &HeaderMap) -> Option<Encoding> {
     best.map(|(e, _)| e)
 }
 
-/// Compresses `body` the way the compression layer would (same encoder, same level).
+/// Compresses `body` with the compression layer's encoder: br at its default quality, gzip at the fastest level.
+/// An uncached answer (the cache off or full, or a first request) is compressed for one response, and gzip's
+/// default level was three quarters of an uncached trend answer's CPU (1.3 of 1.8 ms for ~200 kB of JSON,
+/// docs/benchmarks.md, session 4); the fastest level costs a third of that for a ~35% larger body.
 async fn compress(encoding: Encoding, content_type: &'static str, body: Bytes) -> Option<Bytes> {
     let plain = tower::service_fn(move |_: Request<()>| {
         let body = body.clone();
@@ -110,7 +113,12 @@ async fn compress(encoding: Encoding, content_type: &'static str, body: Bytes) -
             Ok::<_, Infallible>(resp)
         }
     });
-    let service = Compression::new(plain).gzip(encoding == Encoding::Gzip).br(encoding == Encoding::Br);
+    let quality = match encoding {
+        Encoding::Gzip => CompressionLevel::Fastest,
+        Encoding::Br => CompressionLevel::Default,
+    };
+    let service =
+        Compression::new(plain).gzip(encoding == Encoding::Gzip).br(encoding == Encoding::Br).quality(quality);
     let mut req = Request::new(());
     req.headers_mut().insert(header::ACCEPT_ENCODING, HeaderValue::from_static(encoding.name()));
     let resp = service.oneshot(req).await.ok()?;
