@@ -1,5 +1,6 @@
 //! The JSON API handlers. Each parses its parameters ([`Filters`]), then answers from the response cache of the
-//! current warehouse generation or runs its mart query on a pooled read-only connection.
+//! current warehouse generation, or computes the answer: the charts from the generation's serving index (the chart
+//! marts in memory), the other endpoints by a mart query on a pooled read-only connection.
 
 use std::sync::Arc;
 

@@ -19,6 +19,7 @@ const COMPLETENESS_SQL: &str = include_str!("sql/completeness.sql");
 /// Longest range a request may ask for (100 years of months).
 pub const MAX_RANGE_MONTHS: i64 = 1200;
 
+/// Change against the prior count in percent, one decimal; `None` when the prior is unknown or 0.
 pub(super) fn yoy_pct(count: i64, prior: Option<i64>) -> Option<f64> {
     match prior {
         Some(p) if p > 0 => Some(((count - p) as f64 * 1000.0 / p as f64).round() / 10.0),
