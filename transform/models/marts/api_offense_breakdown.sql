@@ -1,17 +1,16 @@
 -- Offenses per axis × area × month × category × sub-category → offense, the area as one key (dim_area), and the
--- whole city's counts with area_key NULL: mart_offense_breakdown's counts in the shape the dashboard asks for,
--- stored in (axis, area_key) order like api_hour_weekday. A missing sub-category or offense description
--- is 'UNKNOWN'.
+-- whole city's counts with area_key NULL: mart_offense_breakdown's counts in the shape the dashboard asks for.
+-- A missing sub-category or offense description is 'UNKNOWN'.
 with events as (
-    {{ axis_events(['offense_category', 'offense_sub_category', 'offense']) }}
+    {{ axis_events(['offense_sub_category', 'offense']) }}
 ),
 
 by_area as (
     select
-        axis,
+        is_reported,
         area_key,
         cast(date_trunc('month', axis_ts) as date) as month,
-        offense_category,
+        category_code,
         coalesce(offense_sub_category, 'UNKNOWN') as offense_sub_category,
         coalesce(offense, 'UNKNOWN') as offense,
         count(*) as n
@@ -19,4 +18,4 @@ by_area as (
     group by all
 )
 
-{{ with_city_rollup('by_area', ['offense_category', 'offense_sub_category', 'offense']) }}
+{{ with_city_rollup('by_area', ['offense_sub_category', 'offense']) }}
