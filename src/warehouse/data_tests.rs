@@ -1,6 +1,8 @@
 //! The test step of a build: render every data test (generic ones from the warehouse's own SQL, singular ones
 //! from the project), run each on the candidate, and keep a few failing rows of each.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use minijinja::context;
 use serde::Serialize;
 
@@ -91,31 +93,81 @@ pub fn plan(project: &Project, ctx: &RenderContext) -> Result<Vec<PlannedTest>, 
     Ok(out)
 }
 
-/// Runs every test, in order, on `conn`.
+/// How many data tests run at once, each on a connection of its own, with DuckDB at one thread meanwhile. Most
+/// tests are small queries, for which DuckDB's second worker costs more CPU (partitioned aggregates, merging)
+/// than it saves wall time; two single-threaded streams keep both cores busy without that overhead (issue 16,
+/// docs/benchmarks.md "Build, session 4").
+const TEST_STREAMS: usize = 2;
+
+/// Runs every test on connections to `conn`'s database, [`TEST_STREAMS`] at a time; the results in `tests`'
+/// order. DuckDB is back at its default threads afterwards.
 pub fn run_tests(
     conn: &duckdb::Connection,
     tests: &[PlannedTest],
     steps: &Steps,
 ) -> Result<Vec<TestResult>, WarehouseError> {
+    let set_threads = |threads: Option<usize>| -> Result<(), WarehouseError> {
+        let sql = sql::THREADS.render(context! { threads })?;
+        conn.execute_batch(&sql).map_err(|e| WarehouseError::sql("the data tests' threads", e))
+    };
+    set_threads(Some(1))?;
+    let results = run_streams(conn, tests, steps);
+    set_threads(None)?;
+    results
+}
+
+/// Each stream takes the next test not yet taken, so a long test does not hold up a queue behind it.
+fn run_streams(
+    conn: &duckdb::Connection,
+    tests: &[PlannedTest],
+    steps: &Steps,
+) -> Result<Vec<TestResult>, WarehouseError> {
+    let conns = (0..TEST_STREAMS)
+        .map(|_| conn.try_clone().map_err(|e| WarehouseError::sql("a connection for the data tests", e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = AtomicUsize::new(0);
+    let streams: Vec<Result<Vec<(usize, TestResult)>, WarehouseError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = conns
+            .into_iter()
+            .map(|c| {
+                let next = &next;
+                scope.spawn(move || {
+                    let mut done = vec![];
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(t) = tests.get(i) else { return Ok(done) };
+                        done.push((i, run_logged(&c, t)?));
+                        steps.step(&t.name);
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
     let mut results = Vec::with_capacity(tests.len());
-    for t in tests {
-        let watch = Stopwatch::start();
-        let result = run_test(conn, t)?;
-        let (seconds, cpu_seconds) = watch.seconds();
-        let (test, rows) = (&t.name, result.failing_rows);
-        match (result.passed(), result.severity) {
-            (true, _) => tracing::info!(stage = "warehouse", test, seconds, cpu_seconds, "pass"),
-            (false, Severity::Warn) => {
-                tracing::warn!(stage = "warehouse", test, rows, seconds, cpu_seconds, "data test warning")
-            }
-            (false, Severity::Error) => {
-                tracing::error!(stage = "warehouse", test, rows, seconds, cpu_seconds, "data test failed")
-            }
-        }
-        results.push(result);
-        steps.step(&t.name);
+    for stream in streams {
+        results.extend(stream?);
     }
-    Ok(results)
+    results.sort_by_key(|(i, _)| *i);
+    Ok(results.into_iter().map(|(_, r)| r).collect())
+}
+
+/// Runs one test and logs its outcome with its wall and CPU time.
+fn run_logged(conn: &duckdb::Connection, t: &PlannedTest) -> Result<TestResult, WarehouseError> {
+    let watch = Stopwatch::start_thread();
+    let result = run_test(conn, t)?;
+    let (seconds, cpu_seconds) = watch.seconds();
+    let (test, rows) = (&t.name, result.failing_rows);
+    match (result.passed(), result.severity) {
+        (true, _) => tracing::info!(stage = "warehouse", test, seconds, cpu_seconds, "pass"),
+        (false, Severity::Warn) => {
+            tracing::warn!(stage = "warehouse", test, rows, seconds, cpu_seconds, "data test warning")
+        }
+        (false, Severity::Error) => {
+            tracing::error!(stage = "warehouse", test, rows, seconds, cpu_seconds, "data test failed")
+        }
+    }
+    Ok(result)
 }
 
 fn run_test(conn: &duckdb::Connection, t: &PlannedTest) -> Result<TestResult, WarehouseError> {
@@ -147,4 +199,53 @@ fn sample(conn: &duckdb::Connection, t: &PlannedTest) -> Result<Vec<String>, War
         out.push(cells.join(", "));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned(name: &str, sql: &str, severity: Severity) -> PlannedTest {
+        PlannedTest { name: name.into(), checks: format!("checks {name}"), severity, sql: sql.into() }
+    }
+
+    #[test]
+    fn tests_run_side_by_side_report_in_plan_order_with_their_failures_and_restore_the_threads() {
+        let conn = duckdb::Connection::open_in_memory().unwrap();
+        conn.execute_batch("create table t as select range as id, range % 7 as k from range(100000)").unwrap();
+        let default_threads: i64 = conn.query_row("select current_setting('threads')", [], |r| r.get(0)).unwrap();
+        // More tests than streams, failing ones among them, so every stream takes several and the order of the
+        // results can only come from the plan.
+        let mut tests = vec![];
+        for i in 0..12 {
+            let (sql, severity) = match i % 3 {
+                0 => ("select id from t where id is null", Severity::Error),
+                1 => ("select k, count(*) from t group by k having count(*) > 1", Severity::Error),
+                _ => ("select id from t where id < 3", Severity::Warn),
+            };
+            tests.push(planned(&format!("test_{i:02}"), sql, severity));
+        }
+        let results = run_tests(&conn, &tests, &Steps::new(false, 12)).unwrap();
+        let names: Vec<&str> = results.iter().map(|r| r.name.as_str()).collect();
+        let expected: Vec<String> = (0..12).map(|i| format!("test_{i:02}")).collect();
+        assert_eq!(names, expected);
+        let failing: Vec<u64> = results.iter().map(|r| r.failing_rows).collect();
+        assert_eq!(failing, [0, 7, 3].repeat(4));
+        let failures: Vec<String> = results.iter().filter_map(TestResult::failure).map(|f| f.name).collect();
+        assert_eq!(failures, ["test_01", "test_04", "test_07", "test_10"]);
+        assert_eq!(results[2].sample_rows, ["id=0", "id=1", "id=2"]);
+        let threads: i64 = conn.query_row("select current_setting('threads')", [], |r| r.get(0)).unwrap();
+        assert_eq!(threads, default_threads);
+    }
+
+    #[test]
+    fn a_test_that_cannot_run_is_an_error_naming_it() {
+        let conn = duckdb::Connection::open_in_memory().unwrap();
+        let tests = [
+            planned("fine", "select 1 where false", Severity::Error),
+            planned("broken", "select * from no_such_table", Severity::Error),
+        ];
+        let err = run_tests(&conn, &tests, &Steps::new(false, 2)).unwrap_err().to_string();
+        assert!(err.contains("broken") && err.contains("no_such_table"), "{err}");
+    }
 }

@@ -10,6 +10,7 @@ pub struct Template {
 }
 
 pub const SESSION: Template = Template { file: "session.sql", text: include_str!("sql/session.sql") };
+pub const THREADS: Template = Template { file: "threads.sql", text: include_str!("sql/threads.sql") };
 pub const CREATE_SEED: Template = Template { file: "create_seed.sql", text: include_str!("sql/create_seed.sql") };
 pub const CREATE_TABLE: Template = Template { file: "create_table.sql", text: include_str!("sql/create_table.sql") };
 pub const CREATE_VIEW: Template = Template { file: "create_view.sql", text: include_str!("sql/create_view.sql") };
