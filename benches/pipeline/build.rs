@@ -75,9 +75,11 @@ pub fn run(report: &mut Report, keep: bool) -> Option<PathBuf> {
     let baseline = std::env::var_os("BENCH_BASELINE_BIN").filter(|b| !b.is_empty());
     let (mut base_walls, mut base_cpus) = (Vec::new(), Vec::new());
     let mut fact_rows = None;
+    let (mut loads, mut base_loads) = (Vec::new(), Vec::new());
     for i in 0..runs {
         if let Some(bin) = &baseline {
             eprintln!("build: baseline run {}/{runs}", i + 1);
+            base_loads.push(load_average());
             let r = run_build(&dir, Some(bin));
             if r.ok {
                 base_walls.push(r.wall);
@@ -91,6 +93,7 @@ pub fn run(report: &mut Report, keep: bool) -> Option<PathBuf> {
             }
         }
         eprintln!("build: run {}/{runs}", i + 1);
+        loads.push(load_average());
         let r = run_build(&dir, None);
         if !r.ok {
             report.note(format!(
@@ -141,7 +144,9 @@ pub fn run(report: &mut Report, keep: bool) -> Option<PathBuf> {
         peak <= RSS_TARGET_BYTES,
     );
     report.add_durations(SECTION, "rebuild + all data tests: CPU time (2 cores)", &cpus);
+    report.add(SECTION, "load average (1 min) before each build", String::new(), loads);
     if !base_walls.is_empty() {
+        report.add(SECTION, "load average before each baseline build", String::new(), base_loads);
         report.add_durations(SECTION, "baseline (BENCH_BASELINE_BIN): wall time", &base_walls);
         report.add_durations(SECTION, "baseline (BENCH_BASELINE_BIN): CPU time", &base_cpus);
         let ratio = |a: Duration, b: Duration| format!("{:.2}×", a.as_secs_f64() / b.as_secs_f64().max(1e-9));
@@ -150,6 +155,13 @@ pub fn run(report: &mut Report, keep: bool) -> Option<PathBuf> {
         report.add(SECTION, "baseline / this binary: CPU time", ratio(bc, median_duration(cpus)), Vec::new());
     }
     kept
+}
+
+/// The machine's 1-minute load average (`/proc/loadavg`), reported next to each build: wall times on a shared
+/// machine only compare at a similar load.
+fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().next().unwrap_or("?").to_string()
 }
 
 /// The rows a kept lake's manifest records.
