@@ -46,6 +46,10 @@ pub struct PlannedTest {
     pub checks: String,
     pub severity: Severity,
     pub sql: String,
+    /// Groups its model's rows (`unique`, and the singular tests, which recount), where the others filter or
+    /// join them: these take most of the tests' time, so they start first and no stream is left to run one alone
+    /// at the end.
+    pub groups_rows: bool,
 }
 
 /// Renders every generic and singular test with the context the models were compiled with; sorted by name.
@@ -79,7 +83,14 @@ pub fn plan(project: &Project, ctx: &RenderContext) -> Result<Vec<PlannedTest>, 
                 context! { model, column, to => lookup(to_model, &t.file)?, field => format!("\"{field}\"") },
             ),
         };
-        out.push(PlannedTest { name: t.name.clone(), checks, severity: t.severity, sql: template.render(sql_ctx)? });
+        let groups_rows = matches!(t.kind, GenericKind::Unique);
+        out.push(PlannedTest {
+            name: t.name.clone(),
+            checks,
+            severity: t.severity,
+            sql: template.render(sql_ctx)?,
+            groups_rows,
+        });
     }
     for t in &project.singular_tests {
         let r = render(ctx, &t.path, &project.macros, &t.sql, None)?;
@@ -87,7 +98,7 @@ pub fn plan(project: &Project, ctx: &RenderContext) -> Result<Vec<PlannedTest>, 
             Some(s) => Severity::parse(s, &t.path)?,
             None => Severity::Error,
         };
-        out.push(PlannedTest { name: t.name.clone(), checks: t.path.clone(), severity, sql: r.sql });
+        out.push(PlannedTest { name: t.name.clone(), checks: t.path.clone(), severity, sql: r.sql, groups_rows: true });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
@@ -116,7 +127,8 @@ pub fn run_tests(
     results
 }
 
-/// Each stream takes the next test not yet taken, so a long test does not hold up a queue behind it.
+/// Each stream takes the next test not yet taken (those that group rows first), so a long test does not hold
+/// up a queue behind it.
 fn run_streams(
     conn: &duckdb::Connection,
     tests: &[PlannedTest],
@@ -125,17 +137,19 @@ fn run_streams(
     let conns = (0..TEST_STREAMS)
         .map(|_| conn.try_clone().map_err(|e| WarehouseError::sql("a connection for the data tests", e)))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut order: Vec<usize> = (0..tests.len()).collect();
+    order.sort_by_key(|&i| !tests[i].groups_rows);
     let next = AtomicUsize::new(0);
     let streams: Vec<Result<Vec<(usize, TestResult)>, WarehouseError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = conns
             .into_iter()
             .map(|c| {
-                let next = &next;
+                let (next, order) = (&next, &order);
                 scope.spawn(move || {
                     let mut done = vec![];
                     loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(t) = tests.get(i) else { return Ok(done) };
+                        let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else { return Ok(done) };
+                        let t = &tests[i];
                         done.push((i, run_logged(&c, t)?));
                         steps.step(&t.name);
                     }
@@ -206,7 +220,8 @@ mod tests {
     use super::*;
 
     fn planned(name: &str, sql: &str, severity: Severity) -> PlannedTest {
-        PlannedTest { name: name.into(), checks: format!("checks {name}"), severity, sql: sql.into() }
+        let groups_rows = sql.contains("group by");
+        PlannedTest { name: name.into(), checks: format!("checks {name}"), severity, sql: sql.into(), groups_rows }
     }
 
     #[test]
