@@ -177,7 +177,7 @@ pub fn run(data_dir: &Path) -> Vec<(String, f64, f64)> {
     rt.block_on(async {
         println!(
             "web: API latency, {CLIENTS} concurrent clients x {REQUESTS_PER_CLIENT} requests over {} filter variants, median of {RUNS} runs \
-             (fresh server each; cached = after one warm-up request per variant, nocache = cache off: every request queries DuckDB)",
+             (fresh server each; cached = after one warm-up request per variant, nocache = cache off: every request computes its answer)",
             variants.len()
         );
         println!("  {:<34} {:>9} {:>9}   {:>12} {:>12}", "endpoint", "p50 ms", "p99 ms", "nocache p50", "nocache p99");

@@ -29,6 +29,9 @@ pub struct AppState {
 
 type Params = Query<Vec<(String, String)>>;
 
+/// How often the server looks for a newly published warehouse (one `stat`).
+const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl AppState {
     /// Serves the data dir's published warehouse (which may not exist yet).
     pub fn new(config: &WebConfig, data_dir: &DataDir) -> AppState {
@@ -48,8 +51,9 @@ impl AppState {
     }
 
     /// Opens the published warehouse (if any) and loads its serving index, so no request waits for that after
-    /// start-up. A warehouse published later is loaded in the background by the first request that notices it
-    /// ([`Published::current`]); chart requests arriving before that load ends wait for it.
+    /// start-up. A warehouse published later is opened within a second by [`Self::watch_for_publishes`] (or by
+    /// the first request that notices it, [`Published::current`]) and loaded in the background; chart requests
+    /// arriving before that load ends wait for it.
     pub async fn preload(&self) {
         let published = Arc::clone(&self.published);
         let loaded = tokio::task::spawn_blocking(move || published.current().and_then(|g| g.index().map(|_| ()))).await;
@@ -57,6 +61,11 @@ impl AppState {
             // No warehouse yet, or one that cannot be read: requests say so; nothing to do at start-up.
             tracing::debug!(stage = "web", error = %e, "nothing preloaded");
         }
+    }
+
+    /// Opens a newly published warehouse within [`WATCH_EVERY`] of its publication, not on the next request.
+    pub fn watch_for_publishes(&self) {
+        self.published.watch(WATCH_EVERY);
     }
 
     /// Answers `key` from the cache of the current generation, or runs `produce` (blocking) and caches its body.

@@ -60,6 +60,7 @@ impl Application {
         assets::prepare();
         let state = AppState::new(config, data_dir);
         state.preload().await;
+        state.watch_for_publishes();
         let app = middleware::layers(router(state, runs, data_dir), config.max_body_bytes);
         let limits = Limits {
             max_connections: config.max_connections,
