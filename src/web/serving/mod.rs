@@ -139,9 +139,14 @@ fn axis_no(axis: Axis) -> AxisNo {
     }
 }
 
-/// A month as `year × 12 + month − 1`, compared with the stored month numbers ([`Months::bound`]).
+/// A month as `year × 12 + month − 1`, the number the serving SQL gives each mart row's month.
+fn month_number(m: Month) -> i32 {
+    m.year() * 12 + m.month() as i32 - 1
+}
+
+/// A request's month, compared with the stored month numbers ([`Months::bound`]).
 fn month_bound(m: Month) -> i32 {
-    Months::bound(m.year() * 12 + m.month() as i32 - 1)
+    Months::bound(month_number(m))
 }
 
 /// Text values with few distinct spellings (axis, category) as small ids.
@@ -396,8 +401,6 @@ impl<'a> Dispersion<'a> {
 impl ServingIndex {
     /// A month's (is_partial, is_provisional); a month `dim_month` does not hold has neither.
     fn flags(&self, m: Month) -> (bool, bool) {
-        Months::store(m.year() * 12 + m.month() as i32 - 1)
-            .and_then(|m| self.months.get(&m).copied())
-            .unwrap_or_default()
+        Months::store(month_number(m)).and_then(|m| self.months.get(&m).copied()).unwrap_or_default()
     }
 }
