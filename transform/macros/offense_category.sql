@@ -9,3 +9,14 @@
         else 'ALL OTHER'
     end
 {%- endmacro %}
+
+{#- The dashboard's three categories as 0, 1, 2 (anything else as NULL, which category_name keeps NULL: the
+    accepted_values tests on offense_category then see it). -#}
+{% macro category_code(column) -%}
+    case {{ column }} when 'VIOLENT CRIME' then 0 when 'PROPERTY CRIME' then 1 when 'ALL OTHER' then 2 end
+{%- endmacro %}
+
+{#- The inverse of category_code. -#}
+{% macro category_name(code) -%}
+    case {{ code }} when 0 then 'VIOLENT CRIME' when 1 then 'PROPERTY CRIME' when 2 then 'ALL OTHER' end
+{%- endmacro %}
